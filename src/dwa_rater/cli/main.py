@@ -1,0 +1,51 @@
+"""The ``dwa-rater`` command: mounts one sub-app or command per group, turns errors into messages.
+
+Each ``dwa_rater.cli.<group>`` module exposes ``register(app)``; this module holds no logic.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from dwa_rater.errors import DwaRaterError
+
+app = typer.Typer(
+    name="dwa-rater",
+    help="Rate work activities for LLM exposure, review contested ones, build indices.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Command-group modules, mounted in this order.
+COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings")
+
+for _group in COMMAND_GROUPS:
+    importlib.import_module(f"dwa_rater.cli.{_group}").register(app)
+
+
+def main() -> None:
+    """Entry point: run the app; a ``DwaRaterError`` becomes ``error: ...`` and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except DwaRaterError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; finished ratings are kept", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,62 @@
+"""Live progress display for long runs: items, cached, failed, tokens, cost, ETA."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from dwa_rater.rating import Progress as RunProgress
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA --"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"ETA {hours}:{minutes:02d}:{secs:02d}" if hours else f"ETA {minutes}:{secs:02d}"
+
+
+class RunDisplay:
+    """A rich progress bar fed by the engine's progress callback (writes to stderr)."""
+
+    def __init__(self, description: str = "rating", enabled: bool = True) -> None:
+        self.console = Console(stderr=True)
+        self.enabled = enabled
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:>6.0f}/{task.total:<6.0f}"),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not enabled,
+        )
+        self._task: TaskID | None = None
+        self._description = description
+
+    def __enter__(self) -> RunDisplay:
+        self._bar.__enter__()
+        self._task = self._bar.add_task(self._description, total=0, detail="starting")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._bar.__exit__(exc_type, exc, traceback)
+
+    def update(self, progress: RunProgress) -> None:
+        if self._task is None:
+            return
+        tokens = progress.prompt_tokens + progress.completion_tokens
+        detail = (
+            f"cached {progress.cached + progress.skipped}  failed {progress.failed}  "
+            f"tokens {tokens:,}  ${progress.cost_usd:.4f}  {_format_eta(progress.eta_seconds())}"
+        )
+        self._bar.update(
+            self._task, total=progress.total, completed=progress.finished, detail=detail
+        )

@@ -1,0 +1,188 @@
+"""``dwa-rater rate``: rate DWAs (or tasks, or your own statements) with one or more raters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dwa_rater import catalog
+from dwa_rater.config import RaterSpec, default_rater, load_raters
+from dwa_rater.errors import ConfigError
+from dwa_rater.paths import resolve_home, resolve_onet_source
+from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+from dwa_rater.runs import RunResult, execute_run
+from dwa_rater.schemas import Item
+
+from .progress import RunDisplay
+
+
+def select(
+    *,
+    onet_dir: Path | None,
+    items_file: Path | None,
+    item_type: str,
+    ids: str | None,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+) -> list[Item]:
+    """The items of a run, from O*NET or a user file, filtered by the selection options."""
+    if items_file is not None:
+        items = catalog.load_items(items_file)
+    else:
+        tables = catalog.load_onet(resolve_onet_source(onet_dir, os.environ))
+        items = catalog.task_items(tables) if item_type == "task" else catalog.dwa_items(tables)
+    wanted = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
+    return catalog.select_items(items, ids=wanted, limit=limit, sample=sample, seed=seed)
+
+
+def raters_from_options(raters_file: Path | None, ad_hoc: dict[str, object]) -> list[RaterSpec]:
+    """Raters from a TOML file, or one ad-hoc rater from the options (default: embedded)."""
+    given = {k: v for k, v in ad_hoc.items() if v is not None}
+    if raters_file is not None:
+        if given:
+            raise ConfigError("give either --raters FILE or ad-hoc rater options, not both")
+        return load_raters(raters_file)
+    if "base_url" in given and "name" not in given:
+        given["name"] = f"{given.get('model', 'model')}-{given.get('rubric', 'exposure')}"
+    if "base_url" in given:
+        given.setdefault("concurrency", 4)
+    return [default_rater(**given)]
+
+
+def print_result(result: RunResult, console: Console) -> None:
+    if result.dry_run:
+        table = Table(title="dry run: nothing was sent")
+        for column in (
+            "rater",
+            "units",
+            "done",
+            "cached",
+            "requests",
+            "prompt tok",
+            "output tok",
+            "cost $",
+        ):
+            table.add_column(column, justify="right")
+        for e in result.dry_run:
+            cost = "unknown" if e.cost_usd is None else f"{e.cost_usd:.4f}"
+            table.add_row(
+                e.rater,
+                str(e.units),
+                str(e.skipped),
+                str(e.cached),
+                str(e.requests),
+                f"{e.prompt_tokens:,}",
+                f"{e.completion_tokens:,}",
+                cost,
+            )
+        console.print(table)
+        return
+    p = result.progress
+    console.print(
+        f"run {result.run_id}: {p.done} rated, {p.cached} from cache, {p.skipped} already done, "
+        f"{p.failed} failed; {p.requests} requests, "
+        f"{p.prompt_tokens + p.completion_tokens:,} tokens, ${p.cost_usd:.4f}, "
+        f"{result.wall_s:.1f} s"
+    )
+    console.print(f"ratings: {result.out}\nmanifest: {result.manifest}")
+    if p.failed:
+        console.print(
+            f"[yellow]{p.failed} rating(s) failed; run the same command again to retry them "
+            f"(see `dwa-rater ratings show {result.out}`)[/yellow]"
+        )
+
+
+def rate(
+    onet_dir: Annotated[
+        Path | None, typer.Option(help="O*NET text release (folder or zip); env DWA_RATER_ONET_DIR")
+    ] = None,
+    items_file: Annotated[
+        Path | None,
+        typer.Option("--items", help="CSV/Parquet of your own statements: id, text[, context]"),
+    ] = None,
+    item_type: Annotated[str, typer.Option(help="what to rate from O*NET: dwa or task")] = "dwa",
+    ids: Annotated[str | None, typer.Option(help="comma-separated item ids")] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N items")] = None,
+    sample: Annotated[int | None, typer.Option(help="a seeded random sample of N items")] = None,
+    seed: Annotated[int, typer.Option(help="seed of --sample")] = 0,
+    raters: Annotated[
+        Path | None, typer.Option("--raters", help="TOML file naming the raters")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="ad-hoc rater: name")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: OpenAI-compatible base URL")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="ad-hoc rater: model")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: NAME of the env var holding the key")
+    ] = None,
+    rubric: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: rubric, e.g. exposure or ilo@v1")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="ad-hoc rater: items per request")] = None,
+    samples: Annotated[int | None, typer.Option(help="ad-hoc rater: samples per item")] = None,
+    temperature: Annotated[float | None, typer.Option(help="ad-hoc rater: temperature")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="ad-hoc rater: requests in flight")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="ratings file (.csv journal, or .parquet)")] = Path(
+        "out/ratings.csv"
+    ),
+    prompts_dir: Annotated[
+        Path, typer.Option(help="folder of versioned rubrics")
+    ] = DEFAULT_PROMPTS_DIR,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count requests, tokens and cost; send nothing")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,
+) -> None:
+    """Rate every DWA (default) with the configured raters; resumable and cached."""
+    items = select(
+        onet_dir=onet_dir,
+        items_file=items_file,
+        item_type=item_type,
+        ids=ids,
+        limit=limit,
+        sample=sample,
+        seed=seed,
+    )
+    specs = raters_from_options(
+        raters,
+        {
+            "name": name,
+            "base_url": base_url,
+            "model": model,
+            "api_key_env": api_key_env,
+            "rubric": rubric,
+            "batch_size": batch_size,
+            "samples": samples,
+            "temperature": temperature,
+            "concurrency": concurrency,
+        },
+    )
+    cache_dir = resolve_home(os.environ) / "responses"
+    console = Console()
+    with RunDisplay(enabled=progress and not dry_run) as display:
+        result = execute_run(
+            items,
+            specs,
+            out=out,
+            cache_dir=cache_dir,
+            environ=os.environ,
+            prompts_dir=prompts_dir,
+            dry_run=dry_run,
+            on_progress=display.update,
+        )
+    print_result(result, console)
+    if result.progress.failed:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rate")(rate)

@@ -1,0 +1,1 @@
+"""Talking to models: client construction, the embedded local server, retries and rate limits."""

@@ -1,0 +1,60 @@
+"""Where the tool finds its data and keeps its state, resolved from options and environment.
+
+Only the CLI calls these with ``os.environ``; library code receives resolved paths.
+
+- ``DWA_RATER_DATA_DIR``: root of the reference data (``onet/``, ``telework/``, ``exposure/``,
+  ``crosswalks/``, ``occupations_cn/``, ``report_2024/``). Tests and CI use ``../shared/data``.
+- ``DWA_RATER_ONET_DIR``: the O*NET text release (a folder or the official zip); defaults to
+  ``$DWA_RATER_DATA_DIR/onet``.
+- ``DWA_RATER_HOME``: the tool's state (response cache, embedding cache, Label Studio
+  checkpoints); defaults to ``~/.cache/dwa_rater``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from dwa_rater.errors import ConfigError
+
+DATA_DIR_ENV = "DWA_RATER_DATA_DIR"
+ONET_DIR_ENV = "DWA_RATER_ONET_DIR"
+HOME_ENV = "DWA_RATER_HOME"
+
+
+def resolve_data_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """The reference-data root: the option, else ``$DWA_RATER_DATA_DIR``; it must exist."""
+    value = option if option is not None else environ.get(DATA_DIR_ENV)
+    if not value:
+        raise ConfigError(
+            f"no data directory: pass --data-dir or set {DATA_DIR_ENV} "
+            "(the folder holding onet/, telework/, exposure/, crosswalks/)"
+        )
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"data directory {path} does not exist")
+    return path
+
+
+def resolve_onet_source(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """The O*NET release: the option, else ``$DWA_RATER_ONET_DIR``, else ``<data dir>/onet``."""
+    value: str | Path | None = option if option is not None else environ.get(ONET_DIR_ENV)
+    if not value and environ.get(DATA_DIR_ENV):
+        value = Path(environ[DATA_DIR_ENV]) / "onet"
+    if not value:
+        raise ConfigError(
+            f"no O*NET release: pass --onet-dir or set {ONET_DIR_ENV} (a folder or the official "
+            f"text-release zip), or set {DATA_DIR_ENV}"
+        )
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise ConfigError(f"O*NET release {path} does not exist")
+    return path
+
+
+def resolve_home(environ: Mapping[str, str]) -> Path:
+    """The state directory (caches, checkpoints); created on demand."""
+    value = environ.get(HOME_ENV)
+    path = Path(value).expanduser() if value else Path.home() / ".cache" / "dwa_rater"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

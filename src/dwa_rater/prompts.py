@@ -1,0 +1,144 @@
+"""Rubric prompts: load ``prompts/<name>/<version>/``, render strictly, fingerprint with SHA-256.
+
+A prompt is a system message (the rubric, identical in every request so that providers' prefix
+caching applies) and a user template into which the items are rendered last. ``sha256`` covers
+the rendered system message and the user template, and is recorded on every rating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+from dwa_rater.errors import PromptError
+from dwa_rater.schemas import Item
+
+PromptOutput = Literal["exposure", "score"]
+
+#: The repository's own prompts folder (an installed checkout); another can be passed in.
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+
+_VERSION = re.compile(r"^v(\d+)$")
+_ENVIRONMENT = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A loaded rubric version."""
+
+    name: str
+    version: str
+    output: PromptOutput
+    description: str
+    system: str
+    user_template: str
+    sha256: str
+
+
+def _render(source: str, variables: dict[str, object], where: str) -> str:
+    try:
+        return _ENVIRONMENT.from_string(source).render(**variables)
+    except jinja2.UndefinedError as exc:
+        raise PromptError(f"{where}: {exc.message}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise PromptError(f"{where}: template syntax error on line {exc.lineno}: {exc}") from exc
+
+
+def parse_rubric_spec(spec: str) -> tuple[str, str | None]:
+    """Split a rubric spec: ``exposure`` -> (exposure, None); ``exposure@v1`` -> (exposure, v1).
+
+    ``exposure/v1`` and ``exposure:v1`` are accepted too.
+    """
+    for separator in ("@", "/", ":"):
+        if separator in spec:
+            name, version = spec.split(separator, 1)
+            return name.strip(), version.strip()
+    return spec.strip(), None
+
+
+def list_prompts(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[tuple[str, str]]:
+    """Every (name, version) pair available, sorted by name then version number."""
+    if not prompts_dir.is_dir():
+        raise PromptError(f"prompts folder {prompts_dir} does not exist")
+    found = []
+    for manifest in prompts_dir.glob("*/*/manifest.toml"):
+        match = _VERSION.match(manifest.parent.name)
+        if match:
+            found.append((manifest.parent.parent.name, int(match.group(1)), manifest.parent.name))
+    return [(name, version) for name, _, version in sorted(found)]
+
+
+def load_prompt(
+    name: str, version: str | None = None, prompts_dir: Path = DEFAULT_PROMPTS_DIR
+) -> Prompt:
+    """Load a rubric; ``version=None`` takes the highest ``vN`` of that name."""
+    available = list_prompts(prompts_dir)
+    versions = [v for n, v in available if n == name]
+    if not versions:
+        names = sorted({n for n, _ in available})
+        raise PromptError(f"unknown rubric {name!r} (available: {', '.join(names) or 'none'})")
+    if version is None:
+        version = versions[-1]
+    if version not in versions:
+        raise PromptError(
+            f"unknown version {version!r} of rubric {name!r} (available: {', '.join(versions)})"
+        )
+    folder = prompts_dir / name / version
+    try:
+        manifest = tomllib.loads((folder / "manifest.toml").read_text(encoding="utf-8"))
+        system_source = (folder / "system.md").read_text(encoding="utf-8")
+        user_template = (folder / "user.md").read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PromptError(f"{folder}: missing {Path(exc.filename or '').name}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PromptError(f"{folder}/manifest.toml: {exc}") from exc
+    output = manifest.get("output")
+    if output not in ("exposure", "score"):
+        raise PromptError(f"{folder}/manifest.toml: output must be 'exposure' or 'score'")
+    if manifest.get("name") != name or manifest.get("version") != version:
+        raise PromptError(f"{folder}/manifest.toml: name/version do not match the folder")
+    system = _render(system_source, {}, f"{folder}/system.md")
+    digest = hashlib.sha256()
+    digest.update(system.encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(user_template.encode("utf-8"))
+    return Prompt(
+        name=name,
+        version=version,
+        output=output,
+        description=str(manifest.get("description", "")),
+        system=system,
+        user_template=user_template,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def format_item_line(local_id: str, item: Item) -> str:
+    """``[id] statement (context: ...)`` on one line; ids are short local ids such as ``3``."""
+    line = f"[{local_id}] {_one_line(item.text)}"
+    if item.context:
+        line += f" (context: {_one_line(item.context)})"
+    return line
+
+
+def render_user_message(prompt: Prompt, items: Sequence[tuple[str, Item]]) -> str:
+    """The user message for one request: the template with the items rendered last."""
+    lines = "\n".join(format_item_line(local_id, item) for local_id, item in items)
+    return _render(
+        prompt.user_template,
+        {"n_items": len(items), "items": lines},
+        f"{prompt.name}/{prompt.version}/user.md",
+    )

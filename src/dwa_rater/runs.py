@@ -1,0 +1,303 @@
+"""A rating run from start to finish: endpoints up, engine run, ratings and manifest written.
+
+This is the library function behind ``dwa-rater rate``: it starts the embedded model server when
+a rater needs it, checks each endpoint once, runs the engine, and writes a manifest (run id,
+package version, git sha, config without secrets, counts, tokens, estimated cost, wall time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dwa_rater import __version__
+from dwa_rater.cache import ResponseCache
+from dwa_rater.config import RaterSpec
+from dwa_rater.errors import ConfigError
+from dwa_rater.llm.client import Endpoint, check_endpoint, connect, resolve_api_key
+from dwa_rater.llm.embedded import SMOLLM2, LocalModelServer
+from dwa_rater.llm.retry import RetryPolicy
+from dwa_rater.prompts import DEFAULT_PROMPTS_DIR, load_prompt, parse_rubric_spec
+from dwa_rater.rating import (
+    DryRunEstimate,
+    Progress,
+    ProgressCallback,
+    RaterPlan,
+    RatingEngine,
+    estimate_run,
+    plan_units,
+)
+from dwa_rater.schemas import Item
+from dwa_rater.store import RatingsJournal, read_ratings, write_ratings
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run writes: the journal (append-only CSV), optional Parquet copy, manifests."""
+
+    out: Path
+
+    @property
+    def journal(self) -> Path:
+        if self.out.suffix.lower() == ".parquet":
+            return self.out.with_name(self.out.stem + ".journal.csv")
+        return self.out
+
+    @property
+    def manifests(self) -> Path:
+        return self.out.parent / "runs"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    out: Path
+    manifest: Path
+    progress: Progress
+    wall_s: float
+    dry_run: list[DryRunEstimate] = field(default_factory=list)
+
+
+def new_run_id() -> str:
+    """Sortable, unique: UTC timestamp plus random hex."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def git_sha(directory: Path) -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        if result.returncode == 0:
+            return result.stdout.strip()
+    return None
+
+
+def plan_raters(raters: Sequence[RaterSpec], prompts_dir: Path) -> list[RaterPlan]:
+    """Resolve each rater's rubric; rater names must be unique."""
+    names = [r.name for r in raters]
+    if len(set(names)) != len(names):
+        raise ConfigError("rater names must be unique")
+    plans = []
+    for spec in raters:
+        name, version = parse_rubric_spec(spec.rubric)
+        prompt = load_prompt(name, version, prompts_dir)
+        model_name = SMOLLM2.alias if spec.is_embedded else spec.model
+        plans.append(RaterPlan.build(spec, prompt, model_name))
+    return plans
+
+
+def done_keys_in(journal: Path) -> set[str]:
+    """Cache keys already rated successfully in an existing output."""
+    if not journal.exists():
+        return set()
+    frame = read_ratings(journal)
+    ok = frame[(frame["status"] == "ok") & frame["cache_key"].notna()]
+    return set(ok["cache_key"].astype(str))
+
+
+def raters_needing_requests(
+    plans: Sequence[RaterPlan], items: Sequence[Item], done: set[str], cache: ResponseCache
+) -> set[str]:
+    """Names of raters with units neither done nor cached (only they need an endpoint)."""
+    needed = set()
+    for plan in plans:
+        units, _ = plan_units(plan, items, done)
+        hits = cache.get_many([u.key for u in units])
+        if any(u.key not in hits for u in units):
+            needed.add(plan.spec.name)
+    return needed
+
+
+def _write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def execute_run(
+    items: Sequence[Item],
+    raters: Sequence[RaterSpec],
+    *,
+    out: Path,
+    cache_dir: Path,
+    environ: Mapping[str, str],
+    prompts_dir: Path = DEFAULT_PROMPTS_DIR,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+    retry: RetryPolicy | None = None,
+    check_endpoints: bool = True,
+) -> RunResult:
+    """Rate ``items`` with every rater into ``out`` (CSV journal, or Parquet plus journal)."""
+    if not items:
+        raise ConfigError("nothing to rate: the item selection is empty")
+    began = time.monotonic()
+    run_id = new_run_id()
+    paths = RunPaths(out)
+    plans = plan_raters(raters, prompts_dir)
+    done = done_keys_in(paths.journal)
+    cache = ResponseCache(cache_dir)
+    manifest_path = paths.manifests / f"{run_id}.json"
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "status": "running",
+        "dwa_rater_version": __version__,
+        "git_sha": git_sha(Path(__file__).resolve().parent),
+        "python": platform.python_version(),
+        "started_at": datetime.now(UTC).isoformat(),
+        "out": str(out),
+        "journal": str(paths.journal),
+        "n_items": len(items),
+        "item_types": sorted({i.item_type for i in items}),
+        "raters": [
+            {
+                **plan.spec.public_dict(),
+                "resolved_model": plan.key_parts.model,
+                "endpoint": plan.spec.endpoint_identity,
+                "prompt_name": plan.prompt.name,
+                "prompt_version": plan.prompt.version,
+                "prompt_sha256": plan.prompt.sha256,
+                "schema_sha256": plan.key_parts.schema_sha256,
+            }
+            for plan in plans
+        ],
+    }
+    try:
+        if dry_run:
+            estimates = estimate_run(plans, items, done, cache)
+            return RunResult(run_id, out, manifest_path, Progress(), 0.0, dry_run=estimates)
+        if any(p.spec.is_embedded for p in plans):
+            manifest["embedded_model"] = {
+                "alias": SMOLLM2.alias,
+                "package": SMOLLM2.package,
+                "file": SMOLLM2.filename,
+                "sha256": SMOLLM2.sha256,
+                "licence": SMOLLM2.licence,
+                "note": "smoke-test model: its labels agree with humans at chance level",
+            }
+        _write_manifest(manifest_path, manifest)
+        journal = RatingsJournal(paths.journal)
+        engine = RatingEngine(
+            cache=cache, journal=journal, run_id=run_id, retry=retry, on_progress=on_progress
+        )
+        status = "failed"
+        try:
+            progress = _run_with_endpoints(
+                engine, items, plans, environ, paths, run_id, done, check_endpoints
+            )
+            status = "completed" if engine.progress.failed == 0 else "completed_with_failures"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            progress = engine.progress
+            wall = time.monotonic() - began
+            manifest.update(
+                {
+                    "status": status,
+                    "finished_at": datetime.now(UTC).isoformat(),
+                    "wall_s": round(wall, 3),
+                    "counts": {k: v for k, v in asdict(progress).items() if k != "started"},
+                    "tokens": {
+                        "prompt": progress.prompt_tokens,
+                        "completion": progress.completion_tokens,
+                    },
+                    "estimated_cost_usd": round(progress.cost_usd, 6),
+                }
+            )
+            _write_manifest(manifest_path, manifest)
+            if out != paths.journal and paths.journal.exists():
+                write_ratings(read_ratings(paths.journal), out)
+        return RunResult(run_id, out, manifest_path, progress, wall)
+    finally:
+        cache.close()
+
+
+def _run_with_endpoints(
+    engine: RatingEngine,
+    items: Sequence[Item],
+    plans: Sequence[RaterPlan],
+    environ: Mapping[str, str],
+    paths: RunPaths,
+    run_id: str,
+    done: set[str],
+    check_endpoints: bool,
+) -> Progress:
+    needed = raters_needing_requests(plans, items, done, engine.cache)
+    with contextlib.ExitStack() as stack:
+        local: LocalModelServer | None = None
+        if any(p.spec.is_embedded and p.spec.name in needed for p in plans):
+            log = paths.manifests / f"{run_id}.embedded-server.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            local = stack.enter_context(LocalModelServer(log_path=log))
+        endpoints: dict[str, Endpoint] = {}
+        for plan in plans:
+            if plan.spec.name not in needed:
+                continue
+            spec = plan.spec
+            if spec.is_embedded:
+                assert local is not None
+                base_url, key = local.base_url, resolve_api_key(None, environ)
+            else:
+                base_url = spec.resolved_base_url or ""
+                key = resolve_api_key(spec.api_key_env, environ)
+                if check_endpoints:
+                    check_endpoint(base_url, key)
+            endpoints[spec.name] = connect(base_url, key, spec.timeout_s, spec.concurrency)
+        model_names = {p.spec.name: p.key_parts.model for p in plans}
+
+        async def main() -> Progress:
+            try:
+                return await engine.rate(items, plans, endpoints, done, model_names)
+            finally:
+                for endpoint in endpoints.values():
+                    await endpoint.close()
+
+        return asyncio.run(main())
+
+
+def summarise_ratings(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Tables for ``ratings show``: label distribution per rater, failures, tokens and cost."""
+    labels = (
+        frame[frame["status"] == "ok"]
+        .assign(label=lambda f: f["label"].fillna("(score only)"))
+        .groupby(["rater", "label"])
+        .size()
+        .unstack(fill_value=0)
+    )
+    per_rater = frame.groupby("rater").agg(
+        model=("model", "first"),
+        items=("item_id", "nunique"),
+        ratings=("status", lambda s: int((s == "ok").sum())),
+        failed=("status", lambda s: int((s == "failed").sum())),
+        cached=("cached", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"),
+        completion_tokens=("completion_tokens", "sum"),
+        cost_usd=("cost_usd", "sum"),
+        mean_score=("score", "mean"),
+    )
+    failures = frame[frame["status"] == "failed"][["rater", "item_id", "sample", "error"]]
+    return {
+        "per_rater": per_rater.reset_index(),
+        "labels": labels.reset_index(),
+        "failures": failures,
+    }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import time
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -132,17 +131,6 @@ def test_real_release_known_rows(real_tables: OnetTables) -> None:
     task = real_tables.tasks.set_index("task_id").loc["8823"]
     assert task["onetsoc_code"] == "11-1011.00"
     assert task["task_type"] == "Core"
-
-
-def test_real_release_loads_fast(real_onet: Path) -> None:
-    best = min(_timed_load(real_onet) for _ in range(2))
-    assert best < 2.0, f"load_onet took {best:.2f} s"
-
-
-def _timed_load(source: Path) -> float:
-    start = time.perf_counter()
-    load_onet(source)
-    return time.perf_counter() - start
 
 
 def test_real_zip_matches_folder(real_onet: Path, real_tables: OnetTables, tmp_path: Path) -> None:

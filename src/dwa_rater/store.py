@@ -60,6 +60,12 @@ class RatingsJournal:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > 0:
             raw = path.read_bytes()
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # Only a torn last record (after the last newline) may hold a cut character.
+                if exc.start < raw.rfind(b"\n"):
+                    raise
             good = _good_prefix_length(raw)
             if good < len(raw):
                 # A torn record from a killed run: cut it so the next append starts clean.
@@ -124,6 +130,12 @@ def read_ratings(path: Path | str) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         elif suffix in {".csv", ".txt", ""}:
             raw = path.read_bytes()
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # Only a torn last record (after the last newline) may hold a cut character.
+                if exc.start < raw.rfind(b"\n"):
+                    raise
             good = _good_prefix_length(raw)
             frame = pd.read_csv(
                 io.BytesIO(raw[:good]), dtype=str, keep_default_na=False, encoding="utf-8"

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 #: Command-group modules, mounted in this order.
-COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings")
+COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings", "onet", "indices")
 
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"dwa_rater.cli.{_group}").register(app)

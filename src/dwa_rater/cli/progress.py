@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 from rich.console import Console
@@ -23,7 +24,10 @@ class RunDisplay:
 
     def __init__(self, description: str = "rating", enabled: bool = True) -> None:
         self.console = Console(stderr=True)
-        self.enabled = enabled
+        # A live bar on a terminal; elsewhere (CI logs, pipes) a plain line now and then.
+        self.live = enabled and self.console.is_terminal
+        self.plain = enabled and not self.live
+        self._last_plain = 0.0
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -31,7 +35,8 @@ class RunDisplay:
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=self.console,
-            disable=not enabled,
+            disable=not self.live,
+            transient=False,
         )
         self._task: TaskID | None = None
         self._description = description
@@ -47,16 +52,27 @@ class RunDisplay:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._bar.__exit__(exc_type, exc, traceback)
+        if self.live:
+            self._bar.__exit__(exc_type, exc, traceback)
 
     def update(self, progress: RunProgress) -> None:
-        if self._task is None:
-            return
         tokens = progress.prompt_tokens + progress.completion_tokens
         detail = (
             f"cached {progress.cached + progress.skipped}  failed {progress.failed}  "
             f"tokens {tokens:,}  ${progress.cost_usd:.4f}  {_format_eta(progress.eta_seconds())}"
         )
+        if self.plain:
+            now = time.monotonic()
+            finished = progress.finished == progress.total and progress.total > 0
+            if now - self._last_plain >= 15.0 or finished:
+                self._last_plain = now
+                self.console.print(
+                    f"{self._description}: {progress.finished}/{progress.total}  {detail}",
+                    highlight=False,
+                )
+            return
+        if self._task is None:
+            return
         self._bar.update(
             self._task, total=progress.total, completed=progress.finished, detail=detail
         )

@@ -1,0 +1,91 @@
+"""``dwa-rater indices``: the city AI-development index and the remote-work index.
+
+``indices_app`` is module-level so other command modules (postings) can add commands to it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dwa_rater.indices.ai_development import Method, ai_development_from_file, write_ai_development
+from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
+from dwa_rater.paths import resolve_data_dir
+
+indices_app = typer.Typer(
+    help="Indices: city AI development, remote work, and posting-based exposure.",
+    no_args_is_help=True,
+)
+
+
+@indices_app.command("ai-dev")
+def ai_dev(
+    indicators: Annotated[
+        Path, typer.Argument(help="City indicator table: city + numeric columns.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Scores to write (CSV).")],
+    method: Annotated[
+        Method, typer.Option("--method", help="minmax, zscore, entropy, pca or rank.")
+    ] = "minmax",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights", help="equal (default), 'a=0.4,b=0.6', or numbers in column order."
+        ),
+    ] = None,
+    city_column: Annotated[
+        str, typer.Option("--city-column", help="Column naming the city.")
+    ] = "city",
+    indicator_columns: Annotated[
+        list[str] | None, typer.Option("--indicators", help="Indicator column (repeatable).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the HTML report.")
+    ] = None,
+) -> None:
+    """City AI-development index: normalise, weight, sum; rank sensitivity across methods."""
+    result = ai_development_from_file(indicators, method, weights, city_column, indicator_columns)
+    paths = write_ai_development(result, out, report)
+    weights_used = ", ".join(f"{k}={v:.4f}" for k, v in result.index.weights.items())
+    typer.echo(f"weights ({method}): {weights_used}")
+    for note in result.index.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(result.index.scores.head(10).to_string(index=False))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@indices_app.command("remote-work")
+def remote_work(
+    occupations: Annotated[
+        Path, typer.Option("--occupations", help="LLM occupation index keyed by onetsoc_code.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Occupation table to write (CSV).")],
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights", help="onetsoc_code, weight[, period]: posting or employment counts."
+        ),
+    ] = None,
+    column: Annotated[str, typer.Option("--column", help="LLM index column.")] = "beta",
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Reference data root (telework/, crosswalks/)."),
+    ] = None,
+) -> None:
+    """Dingel-Neiman remote-work index vs the LLM occupation index."""
+    result = remote_work_from_files(
+        occupations, resolve_data_dir(data_dir, os.environ), column, weights
+    )
+    paths = write_remote_work(result, out)
+    typer.echo(result.correlations.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if result.by_period is not None:
+        typer.echo(result.by_period.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``indices`` (ai-dev, remote-work)."""
+    app.add_typer(indices_app, name="indices")

@@ -1,0 +1,861 @@
+"""A fault-injecting OpenAI-compatible chat server on 127.0.0.1, for tests and benchmarks.
+
+It speaks real HTTP, so the ``openai`` SDK (and ``instructor`` on top of it) runs unmodified against
+it. Answers are deterministic: the label and score of an item are a hash of its text, the sampling
+temperature, the seed and the server's ``salt`` (see :func:`fake_rating`).
+
+The user message lists the items to rate, one per line, each line starting with ``[<id>] ``. The
+answer is ``{"ratings": [{"id", "rationale", "label", "score"}, ...]}``, one entry per requested id
+in order, in ``message.content`` (or in a tool call's arguments when the request carries ``tools``).
+
+Fault kinds (see ``FAULT_KINDS``), applied to chat-completion requests in arrival order:
+
+- ``ok``: a correct answer.
+- ``429``: rate limited, with ``Retry-After`` (seconds, may be fractional) and ``retry-after-ms``.
+- ``500``, ``503``: server errors; ``400``: a bad-request error (not retryable).
+- ``reset``: the connection is closed without a response.
+- ``slow``: the answer comes after ``slow_s`` extra seconds (meant to exceed the client's timeout).
+- ``malformed``: content is truncated JSON (``{"ratings":[{"id":"1",``), ``finish_reason`` "stop".
+- ``length``: content is cut in half, ``finish_reason`` "length" (as when max_tokens is too small).
+- ``invalid``: valid JSON whose first rating has the label ``E9`` (violates the schema).
+- ``drop``: the last requested item is missing.
+- ``unknown``: an extra rating with an id that was not requested.
+- ``dup``: the first item appears twice, the second time with a different label.
+
+``faults`` is a script for the first ``len(faults)`` chat requests. After it, ``slow_first_n``,
+``rate_limit_every`` and ``error_every`` apply. ``item_faults`` maps an item-text substring to a
+kind and applies whenever the request-level fault is ``ok``: ``invalid``, ``drop``, ``unknown``
+and ``dup`` hit only the matching item (its label becomes E9, it is left out, its id is replaced
+by an unknown one, it is duplicated); any other kind hits the whole request that holds the item. So
+``item_faults={"POISON": "malformed"}`` makes every batch holding a POISON item fail for good, and a
+client that retries the other items in batches of their own gets them rated.
+
+Run ``python -m dwa_rater.testing.fake_openai --port 0 --latency 0.1`` to serve from a subprocess;
+the first stdout line is the base URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from dwa_rater.errors import ConfigError
+
+LABELS: Final = ("E0", "E1", "E2")
+INVALID_LABEL: Final = "E9"
+REDACTED: Final = "[REDACTED]"
+
+HTTP_ERROR_FAULTS: Final[Mapping[str, int]] = {"400": 400, "429": 429, "500": 500, "503": 503}
+ITEM_LEVEL_FAULTS: Final = frozenset({"invalid", "drop", "unknown", "dup"})
+FAULT_KINDS: Final = frozenset(
+    {"ok", "reset", "slow", "malformed", "length", *HTTP_ERROR_FAULTS, *ITEM_LEVEL_FAULTS}
+)
+
+# Scores live in a band per label so that score and label never contradict each other.
+_SCORE_BANDS: Final[Mapping[str, tuple[float, float]]] = {
+    "E0": (0.02, 0.30),
+    "E2": (0.40, 0.65),
+    "E1": (0.70, 0.98),
+}
+_SENSITIVE_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "api-key", "x-api-key"}
+)
+_ITEM_LINE: Final = re.compile(r"^\[([^\]]+)\] (.*)$", re.MULTILINE)
+_CONTEXT_SUFFIX: Final = re.compile(r"\s*\(context:.*\)\s*$")
+_ERROR_TYPES: Final[Mapping[int, tuple[str, str | None]]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "unknown_url"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    503: ("server_error", "service_unavailable"),
+}
+
+
+def _unit(*parts: object) -> float:
+    """A deterministic number in [0, 1) drawn from the SHA-256 of the parts."""
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _other_label(label: str, draw: float) -> str:
+    others = [candidate for candidate in LABELS if candidate != label]
+    return others[int(draw * len(others))]
+
+
+def _score_for(label: str, draw: float) -> float:
+    low, high = _SCORE_BANDS[label]
+    return round(low + (high - low) * draw, 3)
+
+
+def fake_rating(
+    text: str,
+    *,
+    temperature: float | None = 0.0,
+    seed: int | None = None,
+    salt: str = "",
+    salt_disagreement: float = 0.3,
+    temperature_flip: float = 0.25,
+) -> tuple[str, float]:
+    """Return the (label, score) the fake server gives an item; a pure function of its arguments.
+
+    The statement (``text`` without a trailing `` (context: ...)``) draws a base label (E0 45 %,
+    E1 30 %, E2 25 %). A non-empty ``salt`` moves a share ``salt_disagreement`` of statements to
+    another label, so servers with different salts act as raters who disagree on some items
+    (``salt_disagreement=1.0`` makes every label differ from the unsalted one). A temperature
+    ``t > 0`` (``None`` counts as the API default 1.0) moves a further share
+    ``min(t, 1) * temperature_flip`` to another label, drawn afresh for each seed. The score is in
+    a band per label: E0 0.02-0.30, E2 0.40-0.65, E1 0.70-0.98.
+    """
+    statement = _CONTEXT_SUFFIX.sub("", text).strip()
+    base = _unit("base", statement)
+    label = "E0" if base < 0.45 else "E1" if base < 0.75 else "E2"
+    if salt and _unit("salt", salt, statement) < salt_disagreement:
+        label = _other_label(label, _unit("salt-label", salt, statement))
+    temp = 1.0 if temperature is None else float(temperature)
+    sample_key: tuple[object, ...] = (repr(temp), seed) if temp > 0 else ("t0",)
+    flip_share = min(temp, 1.0) * temperature_flip
+    if temp > 0 and _unit("sample", salt, statement, *sample_key) < flip_share:
+        label = _other_label(label, _unit("sample-label", salt, statement, *sample_key))
+    return label, _score_for(label, _unit("score", salt, statement, *sample_key))
+
+
+def parse_item_lines(text: str) -> list[tuple[str, str]]:
+    """Return (id, rest of line) for every line of ``text`` that starts with ``[<id>] ``."""
+    return [(match.group(1), match.group(2)) for match in _ITEM_LINE.finditer(text)]
+
+
+def _message_text(message: object) -> str:
+    """The text of one chat message, whose content may be a string or a list of parts."""
+    if not isinstance(message, Mapping):
+        return ""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+    return ""
+
+
+def _requested_items(messages: Sequence[object]) -> list[tuple[str, str]]:
+    """Items listed in the user messages, first occurrence of each id, in order.
+
+    All user messages are read because a re-ask (instructor's retry) appends a user message that
+    names no items after the one that does.
+    """
+    seen: dict[str, str] = {}
+    for message in messages:
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            for item_id, text in parse_item_lines(_message_text(message)):
+                seen.setdefault(item_id, text)
+    return list(seen.items())
+
+
+def _redact(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-case the header names and hide credentials."""
+    return {
+        name.lower(): REDACTED if name.lower() in _SENSITIVE_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    error_type, code = _ERROR_TYPES.get(status, ("server_error", None))
+    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request the server received and what it answered.
+
+    ``index`` is the arrival order over all requests (0-based); ``started_at`` is wall-clock
+    ``time.time()`` at arrival and ``duration_s`` the seconds until the answer was sent. ``status``
+    is 0 when the connection was dropped on purpose (``reset``, or the server stopping). ``fault``
+    is the request-level fault kind of a chat request (``"ok"`` when none) and ``None`` for other
+    requests; ``item_faults`` maps item ids to the item-level fault they got. Header names are
+    lower-cased and credential headers (``authorization``, ``api-key``, ...) hold ``REDACTED``.
+    """
+
+    index: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+    fault: str | None
+    item_ids: tuple[str, ...]
+    item_faults: dict[str, str]
+    started_at: float
+    duration_s: float
+    response_text: str | None
+
+
+@dataclass
+class _Exchange:
+    """What the handler knows about a request while answering it."""
+
+    index: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    started_at: float
+    start_clock: float
+    fault: str | None = None
+    item_ids: tuple[str, ...] = ()
+    item_faults: dict[str, str] = field(default_factory=dict)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # The default backlog of 5 makes bursts of concurrent connects wait for SYN retries.
+    request_queue_size = 256
+    fake: FakeOpenAIServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    timeout = 120  # seconds an idle keep-alive connection may hold its thread
+    # Headers and body go out in two writes; with Nagle's algorithm the body waits for the
+    # client's delayed ACK (about 40 ms a request on Linux).
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests and benchmarks read the recorded requests instead."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track_connection(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track_connection(self.connection, add=False)
+
+    def do_GET(self) -> None:
+        self.server.fake._handle(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.fake._handle(self, "POST")
+
+
+class FakeOpenAIServer:
+    """An OpenAI-compatible server on 127.0.0.1 with scripted faults; a context manager.
+
+    ``latency_s`` is slept before every chat answer (benchmarks); ``slow_s`` is the extra sleep of
+    the ``slow`` fault; ``retry_after_s`` is the delay a 429 asks for. ``rate_limit_every=k`` makes
+    every k-th chat request (k, 2k, ...) a 429 and ``error_every=k`` a 500, once the script is
+    used up. ``record_bodies=False`` keeps request bodies out of memory for long benchmarks.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str = "fake-model",
+        api_key: str | None = None,
+        faults: Sequence[str] = (),
+        item_faults: Mapping[str, str] | None = None,
+        latency_s: float = 0.0,
+        retry_after_s: float = 0.05,
+        salt: str = "",
+        salt_disagreement: float = 0.3,
+        temperature_flip: float = 0.25,
+        rate_limit_every: int | None = None,
+        error_every: int | None = None,
+        slow_s: float = 5.0,
+        slow_first_n: int = 0,
+        record_bodies: bool = True,
+        port: int = 0,
+    ) -> None:
+        self.model = model
+        self.api_key = api_key
+        self.item_faults = dict(item_faults or {})
+        self.latency_s = latency_s
+        self.retry_after_s = retry_after_s
+        self.salt = salt
+        self.salt_disagreement = salt_disagreement
+        self.temperature_flip = temperature_flip
+        self.rate_limit_every = rate_limit_every
+        self.error_every = error_every
+        self.slow_s = slow_s
+        self.slow_first_n = slow_first_n
+        self.record_bodies = record_bodies
+        self._requested_port = port
+        for kind in self.item_faults.values():
+            _check_fault_kind(kind, "item_faults")
+        for every, name in ((rate_limit_every, "rate_limit_every"), (error_every, "error_every")):
+            if every is not None and every < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {every}")
+        if min(latency_s, slow_s, retry_after_s) < 0:
+            raise ConfigError("latency_s, slow_s and retry_after_s must not be negative")
+        self._lock = threading.Lock()
+        self._faults: tuple[str, ...] = ()
+        self.set_faults(faults)
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset_counters()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAIServer:
+        """Bind 127.0.0.1 (a free port unless one was given) and serve in a daemon thread."""
+        if self._httpd is not None:
+            return self
+        self._stopping.clear()
+        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-openai-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake sleeping handlers, and close every open connection."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise ConfigError("FakeOpenAIServer is not running; call start() or use it in a with")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The URL to give the SDK as ``base_url``: ``http://127.0.0.1:PORT/v1``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # --- configuration and counters -------------------------------------------------------
+
+    def set_faults(self, faults: Sequence[str]) -> None:
+        """Replace the fault script; it applies from the next chat request on."""
+        for kind in faults:
+            _check_fault_kind(kind, "faults")
+        with self._lock:
+            self._faults = tuple(faults)
+            self._script_offset = getattr(self, "_chat_count", 0)
+
+    def reset_counters(self) -> None:
+        """Forget recorded requests and counts, and run the fault script again from its start."""
+        with self._lock:
+            self._request_count = 0
+            self._chat_count = 0
+            self._script_offset = 0
+            self._records: list[RecordedRequest] = []
+            self._items_requested: list[list[str]] = []
+            self._texts_requested: list[list[str]] = []
+            self._fault_counts: Counter[str] = Counter()
+            self._item_fault_counts: Counter[str] = Counter()
+            self._prompt_tokens = 0
+            self._completion_tokens = 0
+
+    @property
+    def request_count(self) -> int:
+        """Every HTTP request received, chat or not, answered or refused."""
+        with self._lock:
+            return self._request_count
+
+    @property
+    def chat_request_count(self) -> int:
+        """Authorized, well-formed chat-completion requests: the ones faults are applied to."""
+        with self._lock:
+            return self._chat_count
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Recorded requests in the order their answers were sent (``index`` is arrival order)."""
+        with self._lock:
+            return list(self._records)
+
+    @property
+    def items_requested(self) -> list[list[str]]:
+        """The item ids of each chat request, in arrival order."""
+        with self._lock:
+            return [list(ids) for ids in self._items_requested]
+
+    @property
+    def item_texts_requested(self) -> list[list[str]]:
+        """The item texts (rest of the ``[id] `` line) of each chat request, in arrival order."""
+        with self._lock:
+            return [list(texts) for texts in self._texts_requested]
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """How many chat requests got each request-level fault kind (``ok`` included)."""
+        with self._lock:
+            return dict(self._fault_counts)
+
+    @property
+    def item_fault_counts(self) -> dict[str, int]:
+        """How many items got each item-level fault kind."""
+        with self._lock:
+            return dict(self._item_fault_counts)
+
+    def stats(self) -> dict[str, Any]:
+        """A JSON-ready summary of what the server has served.
+
+        ``process_cpu_s`` is the CPU time of the whole process (``time.process_time()``): the
+        server's own cost when it runs as a subprocess through the command line.
+        """
+        with self._lock:
+            status_counts = Counter(str(record.status) for record in self._records)
+            return {
+                "request_count": self._request_count,
+                "chat_request_count": self._chat_count,
+                "items_requested": sum(len(ids) for ids in self._items_requested),
+                "fault_counts": dict(self._fault_counts),
+                "item_fault_counts": dict(self._item_fault_counts),
+                "status_counts": dict(status_counts),
+                "prompt_tokens": self._prompt_tokens,
+                "completion_tokens": self._completion_tokens,
+                "process_cpu_s": round(time.process_time(), 3),
+            }
+
+    def rating_for(
+        self, text: str, *, temperature: float | None = 0.0, seed: int | None = None
+    ) -> tuple[str, float]:
+        """The (label, score) this server answers for an item text at these sampling settings."""
+        return fake_rating(
+            text,
+            temperature=temperature,
+            seed=seed,
+            salt=self.salt,
+            salt_disagreement=self.salt_disagreement,
+            temperature_flip=self.temperature_flip,
+        )
+
+    # --- request handling (runs in the handler threads) ------------------------------------
+
+    def _track_connection(self, connection: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def _handle(self, handler: _Handler, method: str) -> None:
+        started_at, start_clock = time.time(), time.perf_counter()
+        with self._lock:
+            index = self._request_count
+            self._request_count += 1
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length > 0 else b""
+        body: Any = None
+        body_ok = True
+        if raw:
+            try:
+                body = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                body, body_ok = raw.decode("utf-8", "replace"), False
+        exchange = _Exchange(
+            index=index,
+            method=method,
+            path=urlsplit(handler.path).path,
+            headers=_redact(dict(handler.headers.items())),
+            body=body if self.record_bodies else None,
+            started_at=started_at,
+            start_clock=start_clock,
+        )
+        try:
+            self._route(handler, exchange, body if body_ok else None)
+        except Exception as error:  # a bug here must still answer, not hang the client
+            message = f"The fake server failed: {type(error).__name__}: {error}"
+            self._send(handler, exchange, 500, _error_body(500, message))
+
+    def _route(self, handler: _Handler, exchange: _Exchange, body: Any) -> None:
+        method = exchange.method
+        route = exchange.path.rstrip("/")
+        if self.api_key is not None and handler.headers.get("Authorization") != (
+            f"Bearer {self.api_key}"
+        ):
+            message = "Incorrect API key provided."
+            self._send(handler, exchange, 401, _error_body(401, message))
+        elif method == "GET" and route.endswith("/models"):
+            listing = {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+            self._send(handler, exchange, 200, listing)
+        elif method == "POST" and route.endswith("/chat/completions"):
+            if not isinstance(body, dict):
+                message = "The request body is not a JSON object."
+                self._send(handler, exchange, 400, _error_body(400, message))
+            elif not isinstance(body.get("messages"), list) or not body["messages"]:
+                message = "'messages' must be a non-empty list."
+                self._send(handler, exchange, 400, _error_body(400, message))
+            elif not _is_number_or_none(body.get("temperature")) or not isinstance(
+                body.get("seed"), int | None
+            ):
+                message = "'temperature' must be a number and 'seed' an integer."
+                self._send(handler, exchange, 400, _error_body(400, message))
+            elif body.get("stream"):
+                message = "The fake server does not stream; send stream=false."
+                self._send(handler, exchange, 400, _error_body(400, message))
+            else:
+                self._answer_chat(handler, exchange, body)
+        else:
+            message = f"Unknown request URL: {method} {exchange.path}."
+            self._send(handler, exchange, 404, _error_body(404, message))
+
+    def _assign_faults(self, items: list[tuple[str, str]]) -> tuple[int, str, dict[str, str]]:
+        """Count a chat request and choose its request-level and item-level faults."""
+        with self._lock:
+            number = self._chat_count
+            self._chat_count += 1
+            self._items_requested.append([item_id for item_id, _ in items])
+            self._texts_requested.append([text for _, text in items])
+            position = number - self._script_offset
+            if 0 <= position < len(self._faults):
+                fault = self._faults[position]
+            elif number < self.slow_first_n:
+                fault = "slow"
+            elif self.rate_limit_every and (number + 1) % self.rate_limit_every == 0:
+                fault = "429"
+            elif self.error_every and (number + 1) % self.error_every == 0:
+                fault = "500"
+            else:
+                fault = "ok"
+            item_faults: dict[str, str] = {}
+            if fault == "ok":
+                for item_id, text in items:
+                    for substring, kind in self.item_faults.items():
+                        if substring not in text:
+                            continue
+                        if kind in ITEM_LEVEL_FAULTS:
+                            item_faults.setdefault(item_id, kind)
+                        elif fault == "ok":
+                            fault = kind
+            self._fault_counts[fault] += 1
+            self._item_fault_counts.update(item_faults.values())
+            return number, fault, item_faults
+
+    def _answer_chat(self, handler: _Handler, exchange: _Exchange, body: dict[str, Any]) -> None:
+        messages = body["messages"]
+        items = _requested_items(messages)
+        number, fault, item_faults = self._assign_faults(items)
+        exchange.fault = fault
+        exchange.item_ids = tuple(item_id for item_id, _ in items)
+        exchange.item_faults = item_faults
+        if self.latency_s > 0 and self._stopping.wait(self.latency_s):
+            self._drop(handler, exchange)
+            return
+        if fault == "slow" and self._stopping.wait(self.slow_s):
+            self._drop(handler, exchange)
+            return
+        if fault == "reset":
+            self._drop(handler, exchange)
+            return
+        if fault in HTTP_ERROR_FAULTS:
+            status = HTTP_ERROR_FAULTS[fault]
+            extra: dict[str, str] = {}
+            if status == 429:
+                extra = {
+                    "Retry-After": f"{self.retry_after_s:g}",
+                    "retry-after-ms": str(round(self.retry_after_s * 1000)),
+                }
+            message = f"Injected fault {fault} on chat request {number}."
+            self._send(handler, exchange, status, _error_body(status, message), extra)
+            return
+        content, finish_reason = self._rating_content(items, body, fault, item_faults)
+        prompt_tokens = len("".join(_message_text(message) for message in messages)) // 4
+        completion_tokens = len(content) // 4
+        with self._lock:
+            self._prompt_tokens += prompt_tokens
+            self._completion_tokens += completion_tokens
+        message_out: dict[str, Any] = {"role": "assistant", "content": content}
+        tools = body.get("tools")
+        if isinstance(tools, list) and tools:
+            message_out = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_fake_{number}",
+                        "type": "function",
+                        "function": {"name": _tool_name(body), "arguments": content},
+                    }
+                ],
+            }
+            finish_reason = "tool_calls" if finish_reason == "stop" else finish_reason
+        completion = {
+            "id": f"chatcmpl-fake-{number}",
+            "object": "chat.completion",
+            "created": int(exchange.started_at),
+            "model": str(body.get("model") or self.model),
+            "system_fingerprint": "fp_fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message_out,
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+        self._send(handler, exchange, 200, completion)
+
+    def _rating_content(
+        self,
+        items: list[tuple[str, str]],
+        body: Mapping[str, Any],
+        fault: str,
+        item_faults: Mapping[str, str],
+    ) -> tuple[str, str]:
+        """The JSON text of the answer and its finish_reason, with content faults applied."""
+        if fault == "malformed":
+            if not items:
+                return '{"ratings":[', "stop"
+            return '{"ratings":[{"id":' + json.dumps(items[0][0]) + ",", "stop"
+        temperature = body.get("temperature", 1.0)
+        seed = body.get("seed")
+        ids = {item_id for item_id, _ in items}
+        ratings: list[dict[str, Any]] = []
+        for item_id, text in items:
+            kind = item_faults.get(item_id)
+            if kind == "drop":
+                continue
+            label, score = self.rating_for(text, temperature=temperature, seed=seed)
+            entry: dict[str, Any] = {
+                "id": _unknown_id(ids) if kind == "unknown" else item_id,
+                "rationale": f"Fake rationale: {label} for {_CONTEXT_SUFFIX.sub('', text)[:80]}",
+                "label": INVALID_LABEL if kind == "invalid" else label,
+                "score": score,
+            }
+            ratings.append(entry)
+            if kind == "dup":
+                ratings.append(_conflicting_copy(entry))
+        if fault == "drop" and ratings:
+            ratings.pop()
+        elif fault == "invalid" and ratings:
+            ratings[0]["label"] = INVALID_LABEL
+        elif fault == "unknown":
+            extra = {"id": _unknown_id(ids), "rationale": "Not requested.", "label": "E0"}
+            ratings.append({**extra, "score": 0.1})
+        elif fault == "dup" and ratings:
+            ratings.append(_conflicting_copy(ratings[0]))
+        content = json.dumps({"ratings": ratings}, ensure_ascii=False)
+        if fault == "length":
+            return content[: len(content) // 2], "length"
+        return content, "stop"
+
+    def _drop(self, handler: _Handler, exchange: _Exchange) -> None:
+        """Close the connection without answering."""
+        self._record(exchange, 0, None)
+        handler.close_connection = True
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(
+        self,
+        handler: _Handler,
+        exchange: _Exchange,
+        status: int,
+        payload: Mapping[str, Any],
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        # Record before writing, so a client that has its answer also sees it recorded.
+        self._record(exchange, status, data.decode("utf-8"))
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.send_header("x-request-id", f"req_fake_{exchange.index}")
+            for name, value in (extra_headers or {}).items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            # The client gave up (timeout) before the answer came; nothing to tell it.
+            handler.close_connection = True
+
+    def _record(self, exchange: _Exchange, status: int, response_text: str | None) -> None:
+        record = RecordedRequest(
+            index=exchange.index,
+            method=exchange.method,
+            path=exchange.path,
+            headers=exchange.headers,
+            body=exchange.body,
+            status=status,
+            fault=exchange.fault,
+            item_ids=exchange.item_ids,
+            item_faults=exchange.item_faults,
+            started_at=exchange.started_at,
+            duration_s=time.perf_counter() - exchange.start_clock,
+            response_text=response_text if self.record_bodies else None,
+        )
+        with self._lock:
+            self._records.append(record)
+
+
+def _check_fault_kind(kind: str, where: str) -> None:
+    if kind not in FAULT_KINDS:
+        known = ", ".join(sorted(FAULT_KINDS))
+        raise ConfigError(f"Unknown fault kind {kind!r} in {where}; expected one of: {known}")
+
+
+def _is_number_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _unknown_id(ids: set[str]) -> str:
+    number = 1
+    while f"unknown-{number}" in ids:
+        number += 1
+    return f"unknown-{number}"
+
+
+def _conflicting_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
+    label = str(entry["label"])
+    other = _other_label(label, 0.0) if label in LABELS else "E0"
+    return {**entry, "label": other, "score": _score_for(other, 0.5)}
+
+
+def _tool_name(body: Mapping[str, Any]) -> str:
+    """The function the request forces (``tool_choice``), else its first tool."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, Mapping):
+        function = choice.get("function")
+        if isinstance(function, Mapping) and function.get("name"):
+            return str(function["name"])
+    first = body["tools"][0]
+    if isinstance(first, Mapping) and isinstance(first.get("function"), Mapping):
+        return str(first["function"].get("name", "ratings"))
+    return "ratings"
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def _parse_item_fault(text: str) -> tuple[str, str]:
+    substring, sep, kind = text.rpartition("=")
+    if not sep or not substring:
+        raise argparse.ArgumentTypeError(f"expected SUBSTRING=KIND, got {text!r}")
+    return substring, kind
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dwa_rater.testing.fake_openai",
+        description="Serve a fault-injecting fake OpenAI API on 127.0.0.1 until killed.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--model", default="fake-model")
+    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--faults", default="", help="comma-separated script, e.g. 429,500,ok")
+    parser.add_argument(
+        "--item-fault",
+        action="append",
+        type=_parse_item_fault,
+        default=[],
+        metavar="SUBSTRING=KIND",
+        help="fault for items whose text contains SUBSTRING (repeatable)",
+    )
+    parser.add_argument("--retry-after", type=float, default=0.05, help="seconds a 429 asks for")
+    parser.add_argument("--salt", default="")
+    parser.add_argument("--salt-disagreement", type=float, default=0.3)
+    parser.add_argument("--rate-limit-every", type=int, default=None)
+    parser.add_argument("--error-every", type=int, default=None)
+    parser.add_argument("--slow-s", type=float, default=5.0)
+    parser.add_argument("--slow-first-n", type=int, default=0)
+    parser.add_argument("--record-bodies", action="store_true", help="keep request bodies")
+    parser.add_argument("--stats-file", type=Path, default=None, help="JSON stats written at exit")
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop by itself after")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (or ``--max-seconds``); print the base URL on the first line."""
+    args = _build_parser().parse_args(argv)
+    faults = [kind.strip() for kind in args.faults.split(",") if kind.strip()]
+    try:
+        server = FakeOpenAIServer(
+            model=args.model,
+            api_key=args.api_key,
+            faults=faults,
+            item_faults=dict(args.item_fault),
+            latency_s=args.latency,
+            retry_after_s=args.retry_after,
+            salt=args.salt,
+            salt_disagreement=args.salt_disagreement,
+            rate_limit_every=args.rate_limit_every,
+            error_every=args.error_every,
+            slow_s=args.slow_s,
+            slow_first_n=args.slow_first_n,
+            record_bodies=args.record_bodies,
+            port=args.port,
+        )
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with server:
+        print(server.base_url, flush=True)
+        done.wait(args.max_seconds)
+    if args.stats_file is not None:
+        args.stats_file.write_text(json.dumps(server.stats(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

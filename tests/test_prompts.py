@@ -1,0 +1,96 @@
+"""Rubric loading, strict rendering and fingerprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dwa_rater.errors import PromptError
+from dwa_rater.prompts import (
+    DEFAULT_PROMPTS_DIR,
+    list_prompts,
+    load_prompt,
+    parse_rubric_spec,
+    render_user_message,
+)
+from dwa_rater.schemas import Item
+
+#: Shipped versions are never edited in place: a changed hash means a new version is needed.
+SHIPPED = {
+    ("exposure", "v1"): "e2399cdca28edca97677e77395bd877ddc6772cb5baa30b7157665f1dab2952d",
+    ("ilo", "v1"): "c746c585656b419b6d32f5a9e4fd39d21125560faf3344629fc67463a74bec0d",
+}
+
+
+@pytest.mark.parametrize(("name", "version"), sorted(SHIPPED))
+def test_shipped_prompts_are_unchanged(name: str, version: str) -> None:
+    assert load_prompt(name, version).sha256 == SHIPPED[(name, version)]
+
+
+def test_every_shipped_version_is_pinned() -> None:
+    assert set(list_prompts(DEFAULT_PROMPTS_DIR)) == set(SHIPPED)
+
+
+def test_latest_version_is_default() -> None:
+    assert load_prompt("exposure").version == "v1"
+
+
+def test_items_come_last_and_on_one_line_each() -> None:
+    prompt = load_prompt("exposure")
+    items = [
+        ("1", Item(item_id="a", item_type="custom", text="Prepare\nreports.", context="IWA: x")),
+        ("2", Item(item_id="b", item_type="custom", text="编制财务报告")),
+    ]
+    message = render_user_message(prompt, items)
+    assert message.rstrip().endswith("[2] 编制财务报告")
+    assert "[1] Prepare reports. (context: IWA: x)" in message
+    assert "2 work activities" in message
+
+
+def make_prompt(root: Path, user: str, system: str = "Rubric.", output: str = "exposure") -> None:
+    folder = root / "demo" / "v1"
+    folder.mkdir(parents=True)
+    (folder / "manifest.toml").write_text(
+        f'name = "demo"\nversion = "v1"\noutput = "{output}"\n', encoding="utf-8"
+    )
+    (folder / "system.md").write_text(system, encoding="utf-8")
+    (folder / "user.md").write_text(user, encoding="utf-8")
+
+
+def test_missing_variable_is_an_error(tmp_path: Path) -> None:
+    make_prompt(tmp_path, "{{ items }} {{ occupation }}")
+    prompt = load_prompt("demo", prompts_dir=tmp_path)
+    with pytest.raises(PromptError, match="occupation"):
+        render_user_message(prompt, [("1", Item(item_id="a", item_type="custom", text="t"))])
+
+
+def test_system_prompt_with_variable_is_an_error(tmp_path: Path) -> None:
+    make_prompt(tmp_path, "{{ items }}", system="Rate for {{ country }}.")
+    with pytest.raises(PromptError, match="country"):
+        load_prompt("demo", prompts_dir=tmp_path)
+
+
+def test_unknown_rubric_and_version(tmp_path: Path) -> None:
+    with pytest.raises(PromptError, match="unknown rubric 'nope'"):
+        load_prompt("nope")
+    with pytest.raises(PromptError, match="unknown version 'v9'"):
+        load_prompt("exposure", "v9")
+    make_prompt(tmp_path, "{{ items }}", output="essay")
+    with pytest.raises(PromptError, match="output"):
+        load_prompt("demo", prompts_dir=tmp_path)
+
+
+def test_hash_changes_with_the_user_template(tmp_path: Path) -> None:
+    make_prompt(tmp_path / "a", "{{ items }}")
+    make_prompt(tmp_path / "b", "Items:\n{{ items }}")
+    assert (
+        load_prompt("demo", prompts_dir=tmp_path / "a").sha256
+        != load_prompt("demo", prompts_dir=tmp_path / "b").sha256
+    )
+
+
+def test_rubric_spec_forms() -> None:
+    assert parse_rubric_spec("exposure") == ("exposure", None)
+    assert parse_rubric_spec("ilo@v1") == ("ilo", "v1")
+    assert parse_rubric_spec("ilo/v1") == ("ilo", "v1")

@@ -1,4 +1,4 @@
-"""The real embedded model (SmolLM2-135M via llama.cpp) rates DWAs end to end through the CLI path."""
+"""The real embedded model (SmolLM2-135M via llama.cpp) rates DWAs end to end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A run killed with SIGKILL and started again: nothing lost, nothing duplicated, no request repeated."""
+"""A run killed with SIGKILL and started again: nothing lost, duplicated or re-requested."""
 
 from __future__ import annotations
 

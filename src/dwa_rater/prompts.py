@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -44,9 +45,14 @@ class Prompt:
     sha256: str
 
 
+@cache
+def _compile(source: str) -> jinja2.Template:
+    return _ENVIRONMENT.from_string(source)
+
+
 def _render(source: str, variables: dict[str, object], where: str) -> str:
     try:
-        return _ENVIRONMENT.from_string(source).render(**variables)
+        return _compile(source).render(**variables)
     except jinja2.UndefinedError as exc:
         raise PromptError(f"{where}: {exc.message}") from exc
     except jinja2.TemplateSyntaxError as exc:

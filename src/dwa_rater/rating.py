@@ -341,14 +341,12 @@ class RatingEngine:
         """One structured request with transient-error retries; returns (parsed, usage, latency)."""
         spec = plan.spec
         ids = [str(i + 1) for i in range(len(batch))]
+        user_message = render_user_message(
+            plan.prompt, list(zip(ids, [u.item for u in batch], strict=True))
+        )
         messages = [
             {"role": "system", "content": plan.prompt.system},
-            {
-                "role": "user",
-                "content": render_user_message(
-                    plan.prompt, list(zip(ids, [u.item for u in batch], strict=True))
-                ),
-            },
+            {"role": "user", "content": user_message},
         ]
         kwargs: dict[str, Any] = {
             "model": spec.model,
@@ -362,7 +360,8 @@ class RatingEngine:
         if seed is not None:
             kwargs["seed"] = seed
         estimated = (
-            estimate_prompt_tokens(plan.prompt, [u.item for u in batch]) + kwargs["max_tokens"]
+            int((len(plan.prompt.system) + len(user_message)) / CHARS_PER_TOKEN)
+            + kwargs["max_tokens"]
         )
         policy = self.retry.with_attempts(spec.max_retries + 1)
         attempt = 0

@@ -209,6 +209,7 @@ def execute_run(
             status = "interrupted"
             raise
         finally:
+            journal.sync()
             progress = engine.progress
             wall = time.monotonic() - began
             manifest.update(

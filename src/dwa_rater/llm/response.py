@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -89,6 +90,11 @@ class RatingBatch(BaseModel):
 
 def batch_model(output: PromptOutput, ids: Sequence[str]) -> type[RatingBatch]:
     """A response model whose sent schema demands exactly these ids, once each."""
+    return _batch_model(output, tuple(ids))
+
+
+@cache
+def _batch_model(output: PromptOutput, ids: tuple[str, ...]) -> type[RatingBatch]:
     schema = {
         "type": "object",
         "properties": {

@@ -263,3 +263,22 @@ def test_two_raters_concurrently_keep_their_own_rows(tmp_path: Path) -> None:
         assert first.chat_request_count == 2 and second.chat_request_count == 5
     rows = ok_rows(tmp_path / "r.csv")
     assert rows.groupby("rater").size().to_dict() == {"a": 5, "b": 5}
+
+
+def test_output_cut_at_max_tokens_halves_the_request(tmp_path: Path) -> None:
+    items = make_items(4)
+    with FakeOpenAIServer(faults=["length"]) as server:
+        result = run(items, [spec_for(server, batch_size=4)], tmp_path / "r.csv", tmp_path / "c")
+        sizes = [len(r) for r in server.items_requested]
+    assert sizes == [4, 2, 2]
+    assert result.progress.done == 4 and result.progress.failed == 0
+
+
+def test_single_item_cut_at_max_tokens_fails_with_advice(tmp_path: Path) -> None:
+    with FakeOpenAIServer(faults=["length"]) as server:
+        result = run(
+            make_items(1), [spec_for(server, batch_size=1)], tmp_path / "r.csv", tmp_path / "c"
+        )
+    assert result.progress.failed == 1
+    error = read_ratings(tmp_path / "r.csv")["error"].iloc[0]
+    assert "max_tokens" in error and "batch_size" in error

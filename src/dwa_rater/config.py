@@ -108,8 +108,9 @@ class RaterSpec(BaseModel):
         return self.resolved_base_url or EMBEDDED_ENDPOINT
 
     def effective_max_tokens(self) -> int:
-        """Output budget per request: about 60 tokens per item unless set."""
-        return self.max_tokens or 60 * self.batch_size + 40
+        """Output budget per request unless set: 100 tokens per item (a rationale of at most
+        160 characters, the label, the score and the JSON around them) plus 50."""
+        return self.max_tokens or 100 * self.batch_size + 50
 
     def prices(self) -> tuple[float, float] | None:
         """(input, output) US dollars per million tokens, if known."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import openai
+from instructor.core.exceptions import IncompleteOutputException
 from pydantic import BaseModel
 
 from dwa_rater.cache import CacheKeyParts, ResponseCache, cache_key
@@ -112,8 +113,21 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def usage_of_error(error: BaseException) -> Any:
+    """Token usage spent by a request that failed (instructor keeps it on its exceptions)."""
+    usage = getattr(error, "total_usage", None)
+    if usage is None:
+        usage = getattr(getattr(error, "last_completion", None), "usage", None)
+    return usage
+
+
 def failure_reason(error: BaseException, spec: RaterSpec) -> str:
     """One line saying why a request gave up: the HTTP/transport error, or invalid output."""
+    if isinstance(error, IncompleteOutputException):
+        return (
+            f"output cut at max_tokens={spec.effective_max_tokens()}: "
+            "raise max_tokens or lower batch_size"
+        )
     cause = root_cause(error)
     if isinstance(cause, openai.APIError):
         if is_transient(cause):
@@ -381,8 +395,7 @@ class RatingEngine:
                 )
             except Exception as error:  # classified below; nothing is swallowed silently
                 latency = time.monotonic() - began
-                usage = getattr(error, "total_usage", None)
-                self._count_usage(spec, usage)
+                self._count_usage(spec, usage_of_error(error))
                 limiter.settle(estimated, 0)
                 if is_fatal(error):
                     raise _FatalEndpointError(spec.name, error) from error
@@ -412,11 +425,18 @@ class RatingEngine:
         endpoint: Endpoint,
         limiter: RateLimiter,
         model_name: str,
+        rounds: int | None = None,
     ) -> None:
-        """Rate one request's units; re-ask only the items that did not come back valid."""
+        """Rate one request's units; re-ask only the items that did not come back valid.
+
+        ``rounds`` is the number of requests this batch may still make (first ask plus
+        re-asks). Items missing, duplicated or invalid in a multi-item answer are re-asked one
+        by one: with a single id, the schema leaves no room for a wrong or repeated id.
+        """
+        rounds = plan.spec.max_reasks + 1 if rounds is None else rounds
         pending = list(batch)
         reasons: dict[str, str] = {}
-        for round_number in range(plan.spec.max_reasks + 1):
+        for round_number in range(rounds):
             if round_number > 0:
                 self.progress.reasks += 1
             try:
@@ -426,28 +446,33 @@ class RatingEngine:
             except _FatalEndpointError:
                 raise
             except Exception as error:
+                if isinstance(error, IncompleteOutputException) and len(pending) > 1:
+                    # The answer outgrew max_tokens: halve the request rather than re-ask it.
+                    middle = len(pending) // 2
+                    for part in (pending[:middle], pending[middle:]):
+                        await self._rate_batch(
+                            plan, part, endpoint, limiter, model_name, rounds - round_number
+                        )
+                    return
                 reasons = {u.key: failure_reason(error, plan.spec) for u in pending}
                 break
-            ids = [str(i + 1) for i in range(len(pending))]
-            valid, problems = split_valid(plan.prompt.output, parsed, ids)
-            share_prompt = prompt_tokens / len(pending)
-            share_completion = completion_tokens / len(pending)
-            created = now_iso()
-            records, still = [], []
-            for local_id, unit in zip(ids, pending, strict=True):
-                rating = valid.get(local_id)
-                if rating is None:
-                    reasons[unit.key] = problems.get(local_id, "missing")
-                    still.append(unit)
-                    continue
-                value = self._value(rating, share_prompt, share_completion, latency, plan, created)
-                self.cache.set(unit.key, value)
-                records.append(self._record(plan, unit, model_name, cached=False, **value))
-            self.progress.done += self.journal.append(records)
-            self._notify()
-            pending = still
-            if not pending:
+            still = self._store_valid(
+                plan,
+                pending,
+                parsed,
+                reasons,
+                model_name,
+                (prompt_tokens, completion_tokens, latency),
+            )
+            if not still:
                 return
+            remaining = rounds - round_number - 1
+            if len(pending) > 1 and len(still) > 0 and remaining > 0:
+                self.progress.reasks += len(still)
+                for unit in still:
+                    await self._rate_batch(plan, [unit], endpoint, limiter, model_name, remaining)
+                return
+            pending = still
         failed = [
             self._record(
                 plan,
@@ -461,6 +486,36 @@ class RatingEngine:
         ]
         self.progress.failed += self.journal.append(failed)
         self._notify()
+
+    def _store_valid(
+        self,
+        plan: RaterPlan,
+        pending: list[Unit],
+        parsed: Any,
+        reasons: dict[str, str],
+        model_name: str,
+        cost: tuple[int, int, float],
+    ) -> list[Unit]:
+        """Cache and journal the valid ratings of one answer; return the units still missing."""
+        prompt_tokens, completion_tokens, latency = cost
+        ids = [str(i + 1) for i in range(len(pending))]
+        valid, problems = split_valid(plan.prompt.output, parsed, ids)
+        share_prompt = prompt_tokens / len(pending)
+        share_completion = completion_tokens / len(pending)
+        created = now_iso()
+        records, still = [], []
+        for local_id, unit in zip(ids, pending, strict=True):
+            rating = valid.get(local_id)
+            if rating is None:
+                reasons[unit.key] = problems.get(local_id, "missing")
+                still.append(unit)
+                continue
+            value = self._value(rating, share_prompt, share_completion, latency, plan, created)
+            self.cache.set(unit.key, value)
+            records.append(self._record(plan, unit, model_name, cached=False, **value))
+        self.progress.done += self.journal.append(records)
+        self._notify()
+        return still
 
     @staticmethod
     def _value(

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 #: Command-group modules, mounted in this order.
-COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings", "agree", "onet", "indices")
+COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings", "agree", "calibrate", "onet", "indices")
 
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"dwa_rater.cli.{_group}").register(app)

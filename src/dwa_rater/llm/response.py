@@ -24,7 +24,7 @@ from dwa_rater.schemas import EXPOSURE_LABELS
 
 #: Scores are asked for on this grid: grammar back-ends do not enforce minimum/maximum.
 SCORE_GRID: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
-RATIONALE_PATTERN = r'^[^"\\\n]{1,200}$'
+RATIONALE_PATTERN = r'^[^"\\\n]{1,160}$'
 
 
 class ExposureRating(BaseModel):

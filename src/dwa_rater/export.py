@@ -1,0 +1,253 @@
+"""The exported DWA score table: what the indices read, with the provenance of every upstream run.
+
+``dwa-rater export SCORES --out DIR`` turns a calibrated score table (written by ``dwa-rater
+calibrate``, with its ``<SCORES>.manifest.json``) into three files in ``DIR``:
+
+- ``dwa_scores.csv`` and ``dwa_scores.parquet``: the same table, one row per item, sorted by
+  ``dwa_id``/``item_id``;
+- ``provenance.json``: the schema below, the calibration settings and evaluation, the input
+  ratings files (path, sha256), and every upstream rating run: each distinct (run_id, rater,
+  model, prompt_name, prompt_version, prompt_sha256) in the input ratings with its row count,
+  plus the run manifest ``runs/<run_id>.json`` found next to a ratings file, when there is one.
+
+Schema of ``dwa_scores`` (probabilities and scores are on a 0-1 scale):
+
+==============  =======  ==========================================================================
+column          type     meaning
+==============  =======  ==========================================================================
+dwa_id          string   O*NET DWA ID (e.g. ``4.A.1.a.1.I01.D01``), the key; empty for an item
+                         that is not a DWA (a task or custom statement)
+item_id         string   the rated item's ID (equal to dwa_id for DWAs; the indices join on it)
+alpha           float    expected exposure, E1 = 1 (Eloundou et al. 2023, section 3.3): p_E1
+beta            float    expected exposure, E1 = 1, E2 = 0.5: p_E1 + 0.5 p_E2
+gamma           float    expected exposure, E1 = E2 = 1: p_E1 + p_E2
+score           float    0-1 exposure score on the beta scale (human: beta code of the human label;
+                         calibrated: isotonic calibration of the raters' mean score; raw: the
+                         raters' mean score; beta where no rater gave a score)
+ci_low          float    lower end of the interval of ``score`` (bootstrap over the item's ratings)
+ci_high         float    upper end of that interval
+label           string   most probable class: E0, E1 or E2
+p_E0            float    probability of E0 (no exposure)
+p_E1            float    probability of E1 (direct exposure)
+p_E2            float    probability of E2 (exposure with extra software)
+source          string   human (adjudicated label), calibrated (fitted mapping) or raw (no mapping)
+n_raters        int      LLM raters with a usable label for the item (the human not counted)
+==============  =======  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwa_rater.calibration.combine import SCORE_COLUMNS, file_sha256, manifest_path_for
+from dwa_rater.errors import DataError
+
+#: Columns of the exported table, in order, with their type and meaning (see module doc).
+EXPORT_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("dwa_id", "string", "O*NET DWA ID, the key; empty for an item that is not a DWA"),
+    ("item_id", "string", "the rated item's ID (equal to dwa_id for DWAs)"),
+    ("alpha", "float", "expected exposure with E1 = 1: p_E1 (0-1)"),
+    ("beta", "float", "expected exposure with E1 = 1, E2 = 0.5: p_E1 + 0.5 p_E2 (0-1)"),
+    ("gamma", "float", "expected exposure with E1 = E2 = 1: p_E1 + p_E2 (0-1)"),
+    ("score", "float", "0-1 exposure score on the beta scale (see the module docstring)"),
+    ("ci_low", "float", "lower end of the interval of score"),
+    ("ci_high", "float", "upper end of the interval of score"),
+    ("label", "string", "most probable class: E0, E1 or E2"),
+    ("p_E0", "float", "probability of E0 (no exposure)"),
+    ("p_E1", "float", "probability of E1 (direct exposure)"),
+    ("p_E2", "float", "probability of E2 (exposure with extra software)"),
+    ("source", "string", "human, calibrated or raw"),
+    ("n_raters", "int", "LLM raters with a usable label for the item"),
+)
+
+#: Column names of the exported table, in order.
+EXPORT_COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in EXPORT_SCHEMA)
+
+#: O*NET DWA IDs look like 4.A.1.a.1.I01.D01.
+DWA_ID_PATTERN = re.compile(r"^4\.A\.[0-9A-Za-z.]+\.D\d+$")
+
+_RUN_COLUMNS = ("run_id", "rater", "model", "prompt_name", "prompt_version", "prompt_sha256")
+_SOURCES = {"human", "calibrated", "raw"}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    csv: Path
+    parquet: Path
+    provenance: Path
+    n_items: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect_provenance(ratings: pd.DataFrame, paths: Sequence[Path | str]) -> dict[str, Any]:
+    """Every upstream run in ``ratings``: distinct run/rater/model/prompt combinations with row
+    counts, and each run's manifest from a ``runs/`` folder next to one of ``paths``."""
+    frame = ratings.copy()
+    for column in _RUN_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    keys = frame[list(_RUN_COLUMNS)].astype("string").fillna("")
+    counted = keys.groupby(list(_RUN_COLUMNS), sort=True).size().reset_index(name="n_rows")
+    runs = [
+        {**{c: (row[c] or None) for c in _RUN_COLUMNS}, "n_rows": int(row["n_rows"])}
+        for _, row in counted.iterrows()
+    ]
+    folders = list(dict.fromkeys(Path(p).resolve().parent / "runs" for p in paths))
+    manifests: dict[str, Any] = {}
+    missing: list[str] = []
+    for run_id in sorted({str(r["run_id"]) for r in runs if r["run_id"]}):
+        found = next(
+            (f / f"{run_id}.json" for f in folders if (f / f"{run_id}.json").is_file()), None
+        )
+        if found is None:
+            missing.append(run_id)
+            continue
+        try:
+            manifests[run_id] = {
+                "path": str(found),
+                "manifest": json.loads(found.read_text(encoding="utf-8")),
+            }
+        except (OSError, json.JSONDecodeError) as exc:
+            manifests[run_id] = {"path": str(found), "error": f"unreadable manifest: {exc}"}
+    return {"runs": runs, "manifests": manifests, "missing_manifests": missing}
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """Read a calibrated score table (CSV or Parquet) and check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: score table not found")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype={"item_id": str, "label": str, "source": str})
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read score table ({exc})") from exc
+    missing = [c for c in SCORE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: not a calibrated score table, lacks {', '.join(missing)}")
+    frame["item_id"] = frame["item_id"].astype(str)
+    duplicated = frame["item_id"].duplicated()
+    if duplicated.any():
+        raise DataError(f"{path}: item {frame['item_id'][duplicated].iloc[0]} appears twice")
+    bad_source = ~frame["source"].isin(_SOURCES)
+    if bad_source.any():
+        raise DataError(f"{path}: unknown source {frame['source'][bad_source].iloc[0]!r}")
+    total = frame[["p_E0", "p_E1", "p_E2"]].sum(axis=1)
+    off = (total - 1.0).abs() > 1e-6
+    if off.any():
+        raise DataError(
+            f"{path}: probabilities of item {frame['item_id'][off].iloc[0]} sum to "
+            f"{float(total[off].iloc[0]):.6f}, not 1"
+        )
+    return frame
+
+
+def export_table(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The exported table (:data:`EXPORT_COLUMNS`) from a score table, and warnings."""
+    table = scores.copy()
+    is_dwa = table["item_id"].str.match(DWA_ID_PATTERN)
+    table["dwa_id"] = table["item_id"].where(is_dwa, None)
+    notes = []
+    if (~is_dwa).any():
+        example = table.loc[~is_dwa, "item_id"].iloc[0]
+        notes.append(
+            f"{int((~is_dwa).sum())} item(s) are not DWA IDs (e.g. {example}); "
+            "their dwa_id is empty"
+        )
+    table["n_raters"] = table["n_raters"].astype(np.int64)
+    table = table.sort_values("item_id", kind="stable").reset_index(drop=True)
+    return table[list(EXPORT_COLUMNS)], notes
+
+
+def _write_atomic(path: Path, writer: Any) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    writer(temporary)
+    os.replace(temporary, path)
+
+
+def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
+    """Write ``dwa_scores.csv``, ``dwa_scores.parquet`` and ``provenance.json`` into ``out_dir``.
+
+    Needs the ``<SCORES>.manifest.json`` that ``calibrate`` wrote (it lists the upstream runs).
+    """
+    from dwa_rater import __version__
+
+    scores_path = Path(scores_path)
+    scores = read_scores(scores_path)
+    manifest_path = manifest_path_for(scores_path)
+    if not manifest_path.is_file():
+        raise DataError(
+            f"{manifest_path} not found: export needs the manifest `dwa-rater calibrate` writes "
+            "next to the score table (it lists the upstream runs)"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+    table, warnings = export_table(scores)
+    sha = file_sha256(scores_path)
+    recorded = (manifest.get("scores") or {}).get("sha256")
+    if recorded and recorded != sha:
+        warnings.append(f"{scores_path} changed since `calibrate` wrote it (sha256 differs)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "dwa_scores.csv"
+    parquet_path = out_dir / "dwa_scores.parquet"
+    provenance_path = out_dir / "provenance.json"
+    _write_atomic(csv_path, lambda p: table.to_csv(p, index=False, lineterminator="\n"))
+    _write_atomic(parquet_path, lambda p: table.to_parquet(p, index=False))
+    provenance = {
+        "kind": "dwa_rater DWA score table",
+        "exported_at": datetime.now(UTC).isoformat(),
+        "dwa_rater_version": __version__,
+        "key": "dwa_id",
+        "n_items": len(table),
+        "files": {
+            "csv": {"path": csv_path.name, "sha256": file_sha256(csv_path)},
+            "parquet": {"path": parquet_path.name, "sha256": file_sha256(parquet_path)},
+        },
+        "schema": [
+            {"name": name, "type": kind, "description": text} for name, kind, text in EXPORT_SCHEMA
+        ],
+        "scores": {"path": str(scores_path.resolve()), "sha256": sha},
+        "calibration": {
+            key: manifest.get(key)
+            for key in (
+                "created_at",
+                "dwa_rater_version",
+                "git_sha",
+                "method",
+                "human_rater",
+                "llm_raters",
+                "options",
+                "sources",
+                "latent_class",
+                "training",
+                "mapping",
+                "evaluation",
+                "warnings",
+            )
+        },
+        "inputs": manifest.get("inputs", []),
+        "upstream_runs": manifest.get("provenance", {}),
+        "warnings": warnings,
+    }
+    _write_atomic(
+        provenance_path,
+        lambda p: Path(p).write_text(
+            json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"
+        ),
+    )
+    return ExportResult(csv_path, parquet_path, provenance_path, len(table), warnings)

@@ -179,6 +179,47 @@ def estimate_prompt_tokens(prompt: Prompt, items: Sequence[Item]) -> int:
     return int((len(prompt.system) + len(message)) / CHARS_PER_TOKEN) + 12
 
 
+def request_arguments(plan: RaterPlan, batch: Sequence[Unit]) -> dict[str, Any]:
+    """Chat-completion arguments of one request (without the response format).
+
+    The rubric is the first message, identical in every request (provider prefix caching);
+    the items come last, with short local ids ``1..k``.
+    """
+    spec = plan.spec
+    ids = [str(i + 1) for i in range(len(batch))]
+    user_message = render_user_message(
+        plan.prompt, list(zip(ids, [u.item for u in batch], strict=True))
+    )
+    arguments: dict[str, Any] = {
+        "model": spec.model,
+        "messages": [
+            {"role": "system", "content": plan.prompt.system},
+            {"role": "user", "content": user_message},
+        ],
+        "temperature": spec.temperature,
+        "max_tokens": plan.key_parts.max_tokens,
+    }
+    if spec.top_p is not None:
+        arguments["top_p"] = spec.top_p
+    seed = plan.request_seed(batch[0].sample)
+    if seed is not None:
+        arguments["seed"] = seed
+    return arguments
+
+
+def request_body(plan: RaterPlan, batch: Sequence[Unit]) -> dict[str, Any]:
+    """The full OpenAI request body, as instructor's ``Mode.JSON_SCHEMA`` sends it (Batch API)."""
+    ids = [str(i + 1) for i in range(len(batch))]
+    model = batch_model(plan.prompt.output, ids)
+    return {
+        **request_arguments(plan, batch),
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": model.__name__, "schema": model.model_json_schema()},
+        },
+    }
+
+
 @dataclass(frozen=True)
 class DryRunEstimate:
     """What a run would send: per rater, requests, tokens and cost."""
@@ -355,24 +396,8 @@ class RatingEngine:
         """One structured request with transient-error retries; returns (parsed, usage, latency)."""
         spec = plan.spec
         ids = [str(i + 1) for i in range(len(batch))]
-        user_message = render_user_message(
-            plan.prompt, list(zip(ids, [u.item for u in batch], strict=True))
-        )
-        messages = [
-            {"role": "system", "content": plan.prompt.system},
-            {"role": "user", "content": user_message},
-        ]
-        kwargs: dict[str, Any] = {
-            "model": spec.model,
-            "messages": messages,
-            "temperature": spec.temperature,
-            "max_tokens": plan.key_parts.max_tokens,
-        }
-        if spec.top_p is not None:
-            kwargs["top_p"] = spec.top_p
-        seed = plan.request_seed(batch[0].sample)
-        if seed is not None:
-            kwargs["seed"] = seed
+        kwargs = request_arguments(plan, batch)
+        user_message = kwargs["messages"][-1]["content"]
         estimated = (
             int((len(plan.prompt.system) + len(user_message)) / CHARS_PER_TOKEN)
             + kwargs["max_tokens"]
@@ -473,6 +498,28 @@ class RatingEngine:
                     await self._rate_batch(plan, [unit], endpoint, limiter, model_name, remaining)
                 return
             pending = still
+        self.record_failures(plan, pending, reasons, model_name)
+
+    def store_answer(
+        self,
+        plan: RaterPlan,
+        batch: list[Unit],
+        parsed: Any,
+        usage: tuple[int, int, float],
+        model_name: str,
+    ) -> dict[str, str]:
+        """Store the valid ratings of an answer obtained elsewhere (e.g. the Batch API).
+
+        Returns a reason for each unit key that did not come back valid.
+        """
+        reasons: dict[str, str] = {}
+        still = self._store_valid(plan, batch, parsed, reasons, model_name, usage)
+        return {u.key: reasons[u.key] for u in still}
+
+    def record_failures(
+        self, plan: RaterPlan, units: Sequence[Unit], reasons: Mapping[str, str], model_name: str
+    ) -> None:
+        """Journal units that gave up, each with its reason."""
         failed = [
             self._record(
                 plan,
@@ -482,7 +529,7 @@ class RatingEngine:
                 error=reasons.get(unit.key, "failed"),
                 created_at=now_iso(),
             )
-            for unit in pending
+            for unit in units
         ]
         self.progress.failed += self.journal.append(failed)
         self._notify()

@@ -21,7 +21,15 @@ app = typer.Typer(
 )
 
 #: Command-group modules, mounted in this order.
-COMMAND_GROUPS: tuple[str, ...] = ("rate", "ratings", "agree", "calibrate", "onet", "indices")
+COMMAND_GROUPS: tuple[str, ...] = (
+    "rate",
+    "ratings",
+    "agree",
+    "calibrate",
+    "onet",
+    "indices",
+    "postings",
+)
 
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"dwa_rater.cli.{_group}").register(app)

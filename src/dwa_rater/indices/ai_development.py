@@ -365,21 +365,27 @@ def write_ai_development(
         paths.append(path)
     if report_dir is not None:
         report = HtmlReport(f"City AI development index ({index.method})")
-        report.paragraph(
-            "Score = sum of weighted normalised indicators; rank 1 = highest. Every indicator is "
-            "taken as higher = more developed."
-        )
-        for note in index.notes:
-            report.paragraph(note, css_class="note")
-        report.heading("Weights used")
-        report.table(extra["weights"], float_format="{:.4f}")
-        report.heading("Scores")
-        report.table(index.scores, float_format="{:.4f}")
-        report.heading("Rank sensitivity across methods")
-        report.table(result.sensitivity.ranks)
-        report.heading("Kendall tau-b between the methods' scores")
-        report.table(extra["kendall"])
-        for figure, caption in _plots(result):
-            report.figure(figure, caption)  # type: ignore[arg-type]
+        add_ai_development_sections(report, result)
         paths.append(report.write(report_dir / "ai_development.html"))
     return paths
+
+
+def add_ai_development_sections(report: HtmlReport, result: AiDevelopmentResult) -> None:
+    """Append weights, scores, rank sensitivity and plots (also used by the study report)."""
+    index = result.index
+    report.paragraph(
+        "Score = sum of weighted normalised indicators; rank 1 = highest. Every indicator is "
+        "taken as higher = more developed."
+    )
+    for note in index.notes:
+        report.paragraph(note, css_class="note")
+    report.heading("Weights used")
+    report.table(index.weights.rename_axis("indicator").reset_index(), float_format="{:.4f}")
+    report.heading("Scores")
+    report.table(index.scores, float_format="{:.4f}")
+    report.heading("Rank sensitivity across methods")
+    report.table(result.sensitivity.ranks)
+    report.heading("Kendall tau-b between the methods' scores")
+    report.table(result.sensitivity.kendall.reset_index())
+    for figure, caption in _plots(result):
+        report.figure(figure, caption)  # type: ignore[arg-type]

@@ -729,6 +729,14 @@ def labour_market_report(
     from dwa_rater.report.html import HtmlReport
 
     report = HtmlReport(title)
+    add_labour_market_sections(report, result, ai)
+    return report
+
+
+def add_labour_market_sections(
+    report: HtmlReport, result: LabourMarketIndices, ai: AiTalentDemand | None = None
+) -> None:
+    """Append the labour-market sections (also used by the study's single report)."""
     report.paragraph(
         "Posting score: weighted mean of the scores of the DWAs a posting's duty lines map to. "
         "Occupation index: mean posting score per occupation category and year. City index: "
@@ -766,7 +774,6 @@ def labour_market_report(
         for name in ("growth", "salary", "education", "experience", "skills"):
             report.heading(name.capitalize(), level=3)
             report.table(getattr(ai, name))
-    return report
 
 
 def write_ai_talent_demand(result: AiTalentDemand, out_dir: Path) -> list[Path]:

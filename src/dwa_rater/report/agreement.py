@@ -48,9 +48,15 @@ _PAIR_COLUMNS = (
 
 def write_agreement_report(result: AgreementResult, out_dir: Path) -> Path:
     """Write ``out_dir/agreement.html`` and return its path."""
+    report = HtmlReport("Agreement between raters")
+    add_agreement_sections(report, result)
+    return report.write(out_dir / "agreement.html")
+
+
+def add_agreement_sections(report: HtmlReport, result: AgreementResult) -> None:
+    """Append the agreement sections (also used by the study's single report)."""
     configure_matplotlib()
     summary = result.summary
-    report = HtmlReport("Agreement between raters")
     _scale_section(report, summary)
     _overall_section(report, summary)
     _pairs_section(report, summary)
@@ -65,7 +71,6 @@ def write_agreement_report(result: AgreementResult, out_dir: Path) -> Path:
         )
     else:
         report.paragraph("None: every statistic was defined.")
-    return report.write(out_dir / "agreement.html")
 
 
 def _bullets(lines: list[str]) -> str:

@@ -46,8 +46,14 @@ _METHOD_TEXT = {
 
 def write_calibration_report(result: CalibrationResult, out_dir: Path) -> Path:
     """Write ``out_dir/calibration.html`` and return its path."""
-    configure_matplotlib()
     report = HtmlReport("Calibrated activity scores")
+    add_calibration_sections(report, result)
+    return report.write(out_dir / "calibration.html")
+
+
+def add_calibration_sections(report: HtmlReport, result: CalibrationResult) -> None:
+    """Append the calibration sections (also used by the study's single report)."""
+    configure_matplotlib()
     _overview(report, result)
     evaluation = result.evaluation
     if evaluation is not None:
@@ -76,7 +82,6 @@ def write_calibration_report(result: CalibrationResult, out_dir: Path) -> Path:
     report.heading("Warnings and notes")
     lines = [*result.warnings, *result.notes, *(evaluation.notes if evaluation else [])]
     report.raw(_bullets(lines) if lines else "<p>None.</p>")
-    return report.write(out_dir / "calibration.html")
 
 
 def _bullets(lines: list[str]) -> str:

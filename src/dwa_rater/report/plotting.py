@@ -26,7 +26,9 @@ def configure_matplotlib() -> str | None:
     chosen = next((name for name in CJK_FONTS if name in available), None)
     if chosen is None:
         # The font cache may predate a font installed since (e.g. by the set-up script).
-        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        font_manager.fontManager = font_manager._load_fontmanager(  # type: ignore[attr-defined]
+            try_read_cache=False
+        )
         available = {f.name for f in font_manager.fontManager.ttflist}
         chosen = next((name for name in CJK_FONTS if name in available), None)
     if chosen:

@@ -29,6 +29,8 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "onet",
     "indices",
     "postings",
+    "review",
+    "study",
 )
 
 for _group in COMMAND_GROUPS:

@@ -1,0 +1,355 @@
+"""The study's single HTML report: provenance, ratings, agreement, review, calibration, indices.
+
+One self-contained file (plots inlined) with a section per step; each section has an anchor id
+listed in :data:`SECTIONS` so that tests and readers can find it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dwa_rater.report.html import HtmlReport
+from dwa_rater.report.plotting import configure_matplotlib
+from dwa_rater.store import read_ratings
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from dwa_rater.study.config import StudyConfig
+    from dwa_rater.study.pipeline import StudyInputs, StudyPaths, StudyResult
+
+#: Section anchors, in order, with their titles.
+SECTIONS: dict[str, str] = {
+    "provenance": "Provenance",
+    "labels": "Ratings per rater",
+    "agreement": "Agreement between raters",
+    "contested": "Contested activities and the audit sample",
+    "calibration": "Calibrated activity scores",
+    "activities": "Most and least exposed activities",
+    "onet": "O*NET occupations",
+    "postings": "Postings and occupation index by year",
+    "cities": "City LLM-exposure index",
+    "ai-development": "City AI development index",
+    "remote-work": "Remote work and LLM exposure",
+    "limits": "Limits of this run",
+}
+
+_EMBEDDED_NOTE = (
+    "The embedded model (SmolLM2-135M-Instruct, 4-bit, via llama.cpp) is a smoke-test rater: "
+    "models of this size agree with human labels at chance level (Cohen's kappa about 0 to 0.17 "
+    "on human-labelled tasks, against about 0.7 for GPT-4). Its numbers show that the pipeline "
+    "works, not how exposed any activity is. Point the tool at a real endpoint for research."
+)
+
+
+def _section(report: HtmlReport, anchor: str) -> None:
+    report.raw(f'<section id="{anchor}">')
+    report.heading(SECTIONS[anchor], anchor=f"{anchor}-title")
+
+
+def _end(report: HtmlReport) -> None:
+    report.raw("</section>")
+
+
+def _bar_labels(ratings: pd.DataFrame) -> Figure:
+    import matplotlib.pyplot as plt
+
+    ok = ratings[(ratings["status"] == "ok") & ratings["label"].notna()]
+    table = ok.groupby(["rater", "label"]).size().unstack(fill_value=0)
+    table = table.reindex(columns=[c for c in ("E0", "E2", "E1") if c in table.columns])
+    shares = table.div(table.sum(axis=1), axis=0) * 100
+    figure, ax = plt.subplots(figsize=(7, 0.6 * max(2, len(shares)) + 1.2))
+    left = np.zeros(len(shares))
+    colours = {"E0": "#7a9cc6", "E2": "#f2b134", "E1": "#d9534f"}
+    for label in shares.columns:
+        ax.barh(shares.index, shares[label], left=left, color=colours[label], label=label)
+        left += shares[label].to_numpy()
+    ax.set_xlabel("share of ratings (%)")
+    ax.set_ylabel("rater")
+    ax.set_title("Label distribution per rater (all samples)")
+    ax.legend(title="label", loc="lower right")
+    return figure
+
+
+def _score_histograms(ratings: pd.DataFrame) -> Figure:
+    import matplotlib.pyplot as plt
+
+    ok = ratings[(ratings["status"] == "ok") & ratings["score"].notna()]
+    figure, ax = plt.subplots(figsize=(7, 3.6))
+    bins = np.linspace(0, 1, 21)
+    for rater, group in ok.groupby("rater"):
+        ax.hist(
+            group["score"].astype(float), bins=bins, histtype="step", linewidth=1.6, label=rater
+        )
+    ax.set_xlabel("exposure score (0-1)")
+    ax.set_ylabel("ratings (count)")
+    ax.set_title("Distribution of the 0-1 exposure score per rater")
+    ax.legend(fontsize=8)
+    return figure
+
+
+def _provenance(report: HtmlReport, paths: StudyPaths, result: StudyResult) -> None:
+    _section(report, "provenance")
+    manifests = sorted((paths.ratings.parent / "runs").glob("*.json"))
+    rows = []
+    for path in manifests:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for rater in document.get("raters", []):
+            rows.append(
+                {
+                    "run": document.get("run_id"),
+                    "status": document.get("status"),
+                    "rater": rater.get("name"),
+                    "model": rater.get("resolved_model"),
+                    "endpoint": rater.get("endpoint"),
+                    "rubric": f"{rater.get('prompt_name')}@{rater.get('prompt_version')}",
+                    "prompt sha256": str(rater.get("prompt_sha256", ""))[:12],
+                    "temperature": rater.get("temperature"),
+                    "samples": rater.get("samples"),
+                    "items": document.get("n_items"),
+                    "tokens": sum((document.get("tokens") or {}).values()),
+                    "cost $": document.get("estimated_cost_usd"),
+                }
+            )
+    if rows:
+        report.paragraph("Rating runs that wrote into this study (one row per run and rater):")
+        report.table(pd.DataFrame(rows).tail(30), float_format="{:.4f}")
+    steps = pd.DataFrame(
+        [
+            {"step": name, "status": step.get("status"), "seconds": step.get("seconds")}
+            for name, step in result.steps.items()
+        ]
+    )
+    report.paragraph("Steps of this run of the study:")
+    report.table(steps, float_format="{:.1f}")
+    _end(report)
+
+
+def _labels(report: HtmlReport, ratings: pd.DataFrame) -> None:
+    _section(report, "labels")
+    summary = (
+        ratings.groupby("rater")
+        .agg(
+            model=("model", "first"),
+            items=("item_id", "nunique"),
+            ratings=("status", lambda s: int((s == "ok").sum())),
+            failed=("status", lambda s: int((s == "failed").sum())),
+            mean_score=("score", "mean"),
+        )
+        .reset_index()
+    )
+    report.table(summary)
+    if ratings["label"].notna().any():
+        report.figure(_bar_labels(ratings), "Share of E0 / E2 / E1 labels per rater.")
+    if ratings["score"].notna().any():
+        report.figure(_score_histograms(ratings), "0-1 scores per rater, bins of 0.05.")
+    _end(report)
+
+
+def _contested(report: HtmlReport, paths: StudyPaths, record: dict[str, Any]) -> None:
+    _section(report, "contested")
+    report.paragraph(str(record.get("label_studio", "")))
+    if paths.contested.exists():
+        selection = pd.read_csv(paths.contested, dtype=str, keep_default_na=False)
+        counts = selection["reason"].value_counts().rename_axis("reason").reset_index()
+        report.table(counts)
+        shown = [
+            c
+            for c in ("item_id", "reason", "item_text", "labels", "score_spread")
+            if c in selection
+        ]
+        report.table(selection[shown].head(40))
+    _end(report)
+
+
+def _activities(report: HtmlReport, paths: StudyPaths, measure: str) -> None:
+    _section(report, "activities")
+    scores = pd.read_csv(paths.export / "dwa_scores.csv")
+    ratings = read_ratings(paths.ratings)
+    texts = ratings.drop_duplicates("item_id").set_index("item_id")["item_text"]
+    scores["statement"] = scores["item_id"].map(texts)
+    columns = ["item_id", "statement", "label", measure, "ci_low", "ci_high", "source"]
+    columns = [c for c in columns if c in scores.columns]
+    ordered = scores.sort_values(measure, ascending=False)
+    report.heading(f"Top 10 by {measure}", level=3)
+    report.table(ordered[columns].head(10))
+    report.heading(f"Bottom 10 by {measure}", level=3)
+    report.table(ordered[columns].tail(10).iloc[::-1])
+    _end(report)
+
+
+def _onet(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
+    import matplotlib.pyplot as plt
+
+    _section(report, "onet")
+    occupations: pd.DataFrame = artifacts["occupations"]
+    report.paragraph(
+        "Occupation alpha / beta / gamma: mean of task scores, Core tasks weighted 2, "
+        "Supplemental and n/a 1 (Eloundou et al. 2023); a task's score is the mean of its rated "
+        f"DWAs. {len(occupations)} occupations have at least one rated task."
+    )
+    figure, ax = plt.subplots(figsize=(7, 3.4))
+    ax.hist(occupations[measure].astype(float), bins=np.linspace(0, 1, 21), color="#4a6fa5")
+    ax.set_xlabel(f"occupation {measure} (0-1)")
+    ax.set_ylabel("occupations (count)")
+    ax.set_title(f"O*NET occupations by LLM exposure ({measure})")
+    report.figure(figure, "Distribution over O*NET-SOC occupations.")
+    columns = ["onetsoc_code", "title", "alpha", "beta", "gamma", "n_tasks"]
+    top = occupations.sort_values(measure, ascending=False)[columns]
+    report.heading("Most exposed occupations", level=3)
+    report.table(top.head(10))
+    report.heading("Comparison with published exposure measures", level=3)
+    report.table(artifacts["published"])
+    _end(report)
+
+
+def _occupation_lines(labour: Any) -> Figure:
+    import matplotlib.pyplot as plt
+
+    index = labour.occupation_index
+    figure, ax = plt.subplots(figsize=(8, 4.6))
+    for category, group in index.groupby("occupation_category"):
+        ax.plot(group["year"], group["index"], marker="o", linewidth=1.2, label=category)
+    ax.set_xlabel("year")
+    ax.set_ylabel("LLM exposure index (0-1)")
+    ax.set_title("Occupation index by year")
+    ax.set_xticks(sorted(index["year"].unique()))
+    ax.legend(fontsize=7, ncol=2, loc="best")
+    return figure
+
+
+def _postings(report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any]) -> None:
+    from dwa_rater.indices.labour_market import add_labour_market_sections
+
+    _section(report, "postings")
+    labour = artifacts["labour"]
+    report.figure(_occupation_lines(labour), "Mean posting score per occupation category.")
+    add_labour_market_sections(report, labour)
+    if paths.mapping_quality.exists():
+        report.heading("Mapping duty lines to activities: precision and recall", level=3)
+        report.paragraph(
+            "Measured on the synthetic postings, whose duty lines are O*NET task statements of "
+            "known DWAs. English task lines against English DWA titles: real Chinese postings "
+            "match worse."
+        )
+        report.table(pd.read_csv(paths.mapping_quality).head(20))
+    _end(report)
+
+
+def _cities(report: HtmlReport, artifacts: dict[str, Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    _section(report, "cities")
+    city = artifacts["labour"].city_index
+    latest = city[city["year"] == city["year"].max()].sort_values("index")
+    name = "city_name" if "city_name" in latest.columns else latest.columns[0]
+    figure, ax = plt.subplots(figsize=(7, 0.28 * len(latest) + 1.5))
+    ax.barh(latest[name].astype(str), latest["index"], color="#d9534f")
+    ax.set_xlabel("city LLM exposure index (0-1)")
+    ax.set_ylabel("city")
+    ax.set_title(f"City LLM-exposure index, {int(latest['year'].max())}")
+    lo, hi = float(latest["index"].min()), float(latest["index"].max())
+    ax.set_xlim(max(0.0, lo - 0.02), min(1.0, hi + 0.02))
+    report.figure(figure, "Sum over occupations of the city's posting share x occupation index.")
+    _end(report)
+
+
+def _ai_development(report: HtmlReport, artifacts: dict[str, Any]) -> None:
+    from dwa_rater.indices.ai_development import add_ai_development_sections
+
+    _section(report, "ai-development")
+    add_ai_development_sections(report, artifacts["ai_development"])
+    _end(report)
+
+
+def _remote_work(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
+    import matplotlib.pyplot as plt
+
+    _section(report, "remote-work")
+    comparison = artifacts["remote_work"]
+    report.table(comparison.correlations)
+    joined = comparison.occupations.dropna(subset=["teleworkable", measure])
+    figure, ax = plt.subplots(figsize=(6.5, 4.2))
+    jitter = np.random.default_rng(0).uniform(-0.04, 0.04, len(joined))
+    ax.scatter(joined["teleworkable"].astype(float) + jitter, joined[measure], s=10, alpha=0.5)
+    ax.set_xlabel("Dingel-Neiman teleworkable (0/1, averaged over crosswalked codes; jittered)")
+    ax.set_ylabel(f"LLM exposure {measure} (0-1)")
+    ax.set_title("Teleworkability and LLM exposure across O*NET occupations")
+    report.figure(figure, "Each point is an O*NET occupation.")
+    if comparison.by_period is not None:
+        report.heading("By period (posting-weighted)", level=3)
+        report.table(comparison.by_period)
+    by_category = artifacts.get("category_remote")
+    if by_category is not None and len(by_category):
+        year = int(by_category["year"].max())
+        latest = by_category[by_category["year"] == year]
+        figure, ax = plt.subplots(figsize=(7, 4.6))
+        ax.scatter(latest["teleworkable"], latest["index"], color="#4a6fa5")
+        for _, row in latest.iterrows():
+            ax.annotate(
+                str(row["occupation_category"]),
+                (row["teleworkable"], row["index"]),
+                fontsize=7,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
+        if len(latest) >= 2 and latest["teleworkable"].nunique() > 1:
+            slope, intercept = np.polyfit(latest["teleworkable"], latest["index"], 1)
+            xs = np.linspace(latest["teleworkable"].min(), latest["teleworkable"].max(), 10)
+            ax.plot(xs, slope * xs + intercept, color="#d9534f", linewidth=1)
+        ax.set_xlabel("remote-work index: share of teleworkable occupations (0-1)")
+        ax.set_ylabel("LLM exposure index (0-1)")
+        ax.set_title(f"Remote work vs LLM exposure by occupation category, {year}")
+        report.figure(figure, "Categories of the postings; line: OLS fit.")
+    _end(report)
+
+
+def write_study_report(
+    config: StudyConfig, paths: StudyPaths, inputs: StudyInputs, result: StudyResult
+) -> Path:
+    """Write ``report.html`` into the study folder and return its path."""
+    configure_matplotlib()
+    from dwa_rater.report.agreement import add_agreement_sections
+    from dwa_rater.report.calibration import add_calibration_sections
+
+    artifacts = result.artifacts
+    measure = config.indices.measure
+    report = HtmlReport("LLM exposure study")
+    nav = " · ".join(f'<a href="#{k}">{html.escape(v)}</a>' for k, v in SECTIONS.items())
+    report.raw(f"<nav>{nav}</nav>")
+    ratings = read_ratings(paths.ratings)
+    _provenance(report, paths, result)
+    _labels(report, ratings)
+    _section(report, "agreement")
+    add_agreement_sections(report, artifacts["agreement"])
+    _end(report)
+    _contested(report, paths, result.steps.get("review", {}))
+    _section(report, "calibration")
+    add_calibration_sections(report, artifacts["calibration"])
+    _end(report)
+    _activities(report, paths, measure)
+    _onet(report, artifacts, measure)
+    _postings(report, paths, artifacts)
+    _cities(report, artifacts)
+    _ai_development(report, artifacts)
+    _remote_work(report, artifacts, measure)
+    _section(report, "limits")
+    embedded = any(str(e) == "embedded" for e in ratings["endpoint"].dropna().unique())
+    if embedded:
+        report.paragraph(_EMBEDDED_NOTE, css_class="note")
+    for warning in result.warnings:
+        report.paragraph(warning, css_class="note")
+    report.paragraph(
+        "This product includes information from the O*NET 30.1 Database by the U.S. Department "
+        "of Labor, Employment and Training Administration (USDOL/ETA). Used under the CC BY 4.0 "
+        "license. O*NET® is a trademark of USDOL/ETA. Modified by the dwa_rater project; "
+        "USDOL/ETA has not approved, endorsed, or tested these modifications."
+    )
+    _end(report)
+    return report.write(paths.report)

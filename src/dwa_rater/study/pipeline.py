@@ -1,0 +1,438 @@
+"""The whole study in one call: rate, agree, select for review, calibrate, export, build indices.
+
+Every step writes into one output folder. The expensive steps resume by themselves — ratings
+through the engine's journal and response cache, embeddings through the embedding cache — and
+every other step is a deterministic computation of a few seconds, redone from the files on each
+run, so running the study again continues where it stopped and then refreshes the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dwa_rater import __version__, catalog
+from dwa_rater.errors import DwaRaterError, ReviewError
+from dwa_rater.rating import ProgressCallback
+from dwa_rater.runs import RunResult, execute_run
+from dwa_rater.store import read_many_ratings, write_ratings
+from dwa_rater.study.config import StudyConfig
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StudyPaths:
+    """Where each step of a study writes, inside one folder."""
+
+    out: Path
+
+    def __getattr__(self, name: str) -> Path:
+        layout = {
+            "ratings": "ratings.csv",
+            "human": "human_ratings.csv",
+            "agreement": "agreement.json",
+            "contested": "review/contested.csv",
+            "scores": "dwa_scores.csv",
+            "export": "export",
+            "occupations": "indices/onet_occupations.csv",
+            "published": "indices/published_comparison.csv",
+            "postings": "postings/postings.csv",
+            "truth": "postings/truth.csv",
+            "mapping": "postings/mapping",
+            "mapping_quality": "postings/mapping_quality.csv",
+            "labour": "indices/labour_market",
+            "ai_talent": "indices/ai_talent",
+            "ai_development": "indices/ai_development.csv",
+            "onet_weights": "indices/onet_weights_by_year.csv",
+            "remote_work": "indices/remote_work.csv",
+            "category_remote": "indices/category_remote_work.csv",
+            "report": "report.html",
+            "manifest": "study_manifest.json",
+        }
+        if name not in layout:
+            raise AttributeError(name)
+        return self.out / layout[name]
+
+
+@dataclass
+class StudyResult:
+    """What a study run did: its folder, per-step status and timings, and the rating run."""
+
+    paths: StudyPaths
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rating: RunResult | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: In-memory results of the steps, for the report (agreement, calibration, indices, ...).
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    """Resolved locations the study reads from."""
+
+    data_dir: Path
+    onet_source: Path
+    annotations_dir: Path
+    home: Path
+
+
+@contextlib.contextmanager
+def _step(result: StudyResult, name: str, log: Log) -> Iterator[dict[str, Any]]:
+    record: dict[str, Any] = {"status": "running"}
+    result.steps[name] = record
+    began = time.monotonic()
+    log(f"[{name}] ...")
+    try:
+        yield record
+    except BaseException:
+        record["status"] = "failed"
+        raise
+    finally:
+        record["seconds"] = round(time.monotonic() - began, 2)
+    if record["status"] == "running":
+        record["status"] = "done"
+    log(f"[{name}] {record['status']} in {record['seconds']:.1f} s")
+
+
+def _write_manifest(config: StudyConfig, result: StudyResult) -> None:
+    path = result.paths.manifest
+    document = {
+        "dwa_rater_version": __version__,
+        "written_at": datetime.now(UTC).isoformat(),
+        "config": json.loads(config.model_dump_json()),
+        "steps": result.steps,
+        "rating_run": result.rating.run_id if result.rating else None,
+        "warnings": result.warnings,
+        "outputs": sorted(
+            str(p.relative_to(result.paths.out))
+            for p in result.paths.out.rglob("*")
+            if p.is_file() and p.name != path.name
+        ),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def run_study(
+    config: StudyConfig,
+    out: Path,
+    inputs: StudyInputs,
+    environ: Mapping[str, str],
+    *,
+    log: Log = print,
+    on_progress: ProgressCallback | None = None,
+) -> StudyResult:
+    """Run every step of the study into ``out``; see the module docstring."""
+    paths = StudyPaths(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = StudyResult(paths=paths)
+    try:
+        _run_steps(config, paths, inputs, environ, result, log, on_progress)
+    finally:
+        _write_manifest(config, result)
+    return result
+
+
+def _run_steps(
+    config: StudyConfig,
+    paths: StudyPaths,
+    inputs: StudyInputs,
+    environ: Mapping[str, str],
+    result: StudyResult,
+    log: Log,
+    on_progress: ProgressCallback | None,
+) -> None:
+    tables = catalog.load_onet(inputs.onet_source)
+    with _step(result, "rate", log) as record:
+        items = catalog.dwa_items(tables)
+        if not config.study.all:
+            items = catalog.select_items(items, sample=config.study.sample, seed=config.study.seed)
+        run = execute_run(
+            items,
+            list(config.panel()),
+            out=paths.ratings,
+            cache_dir=inputs.home / "responses",
+            environ=environ,
+            on_progress=on_progress,
+        )
+        result.rating = run
+        record.update(
+            items=len(items),
+            rated=run.progress.done,
+            cached=run.progress.cached + run.progress.skipped,
+            failed=run.progress.failed,
+            tokens=run.progress.prompt_tokens + run.progress.completion_tokens,
+            cost_usd=round(run.progress.cost_usd, 6),
+        )
+        if run.progress.failed:
+            result.warnings.append(
+                f"{run.progress.failed} rating(s) failed; run the study again to retry them"
+            )
+    rating_files = [paths.ratings]
+    with _step(result, "human", log) as record:
+        human = _human_ratings(config, inputs.annotations_dir)
+        record["annotations"] = len(human)
+        if len(human):
+            write_ratings(human, paths.human)
+            rating_files.append(paths.human)
+        elif paths.human.exists():
+            paths.human.unlink()
+    ratings = read_many_ratings(rating_files)
+    with _step(result, "agreement", log) as record:
+        from dwa_rater.agreement import BootstrapSpec, assess_agreement, build_scale
+
+        agreement = assess_agreement(
+            ratings, build_scale(), bootstrap=BootstrapSpec(n_resamples=500, seed=0)
+        )
+        paths.agreement.write_text(agreement.to_json(), encoding="utf-8")
+        result.artifacts["agreement"] = agreement
+        record["pairs"] = len(agreement.summary["pairs"])
+    with _step(result, "review", log) as record:
+        record.update(_review(config, paths, inputs, environ, result))
+    with _step(result, "calibrate", log) as record:
+        from dwa_rater.calibration.combine import CalibrationOptions, calibrate_files
+        from dwa_rater.export import export_scores
+
+        calibration = calibrate_files(
+            rating_files,
+            paths.scores,
+            CalibrationOptions(
+                human=config.review.human_rater, require_human=False, seed=config.study.seed
+            ),
+            onet_source=inputs.onet_source,
+        )
+        exported = export_scores(paths.scores, paths.export)
+        result.artifacts["calibration"] = calibration.result
+        record["method"] = calibration.result.method
+        record["sources"] = calibration.result.source_counts()
+        result.warnings.extend(calibration.result.warnings)
+        del exported
+    scores_file = paths.export / "dwa_scores.csv"
+    measure = config.indices.measure
+    with _step(result, "onet", log) as record:
+        from dwa_rater.indices.onet import occupation_index_from_files
+        from dwa_rater.indices.published import compare_files, write_with_attribution
+
+        occupations = occupation_index_from_files(scores_file, inputs.onet_source)
+        paths.occupations.parent.mkdir(parents=True, exist_ok=True)
+        write_with_attribution(occupations, paths.occupations)
+        comparison = compare_files(paths.occupations, measure, inputs.data_dir)
+        write_with_attribution(comparison, paths.published)
+        result.artifacts["occupations"] = occupations
+        result.artifacts["published"] = comparison
+        record["occupations"] = len(occupations)
+    with _step(result, "postings", log) as record:
+        record.update(_postings(config, paths, inputs))
+    with _step(result, "labour_market", log) as record:
+        from dwa_rater.indices.labour_market import ai_talent_from_file, indices_from_files
+
+        labour, _ = indices_from_files(
+            _postings_file(config, paths),
+            paths.mapping,
+            scores_file,
+            paths.labour,
+            measure=measure,
+            report=False,
+        )
+        ai_occupations = list(config.postings.ai_occupations)
+        if ai_occupations:
+            ai_talent_from_file(_postings_file(config, paths), ai_occupations, paths.ai_talent)
+        result.artifacts["labour"] = labour
+        record["years"] = f"{labour.from_year}-{labour.to_year}"
+    with _step(result, "ai_development", log) as record:
+        from dwa_rater.indices.ai_development import ai_development_from_file, write_ai_development
+
+        indicators = (
+            Path(config.indices.ai_indicators)
+            if config.indices.ai_indicators
+            else inputs.data_dir / "report_2024" / "ai_city_indicators_top30.csv"
+        )
+        ai_dev = ai_development_from_file(indicators, config.indices.ai_method)
+        write_ai_development(ai_dev, paths.ai_development)
+        result.artifacts["ai_development"] = ai_dev
+        record["cities"] = len(ai_dev.index.scores)
+    with _step(result, "remote_work", log) as record:
+        record.update(_remote_work(config, paths, inputs, labour, result.artifacts))
+    with _step(result, "report", log):
+        from dwa_rater.report.study import write_study_report
+
+        write_study_report(config, paths, inputs, result)
+
+
+def _human_ratings(config: StudyConfig, annotations_dir: Path) -> pd.DataFrame:
+    """Human annotations already pulled into ``annotations/<project>/`` (raw exports)."""
+    from dwa_rater.review.convert import ratings_from_exports
+    from dwa_rater.review.studio import project_slug
+
+    folder = annotations_dir / project_slug(config.review.project)
+    exports = sorted(folder.glob("export-*.json")) if folder.is_dir() else []
+    if not exports:
+        return pd.DataFrame()
+    return ratings_from_exports(exports, config.review.project)
+
+
+def _review(
+    config: StudyConfig,
+    paths: StudyPaths,
+    inputs: StudyInputs,
+    environ: Mapping[str, str],
+    result: StudyResult,
+) -> dict[str, Any]:
+    """Select contested items plus an audit sample; push them when Label Studio is set up."""
+    from dwa_rater.review.select import SelectionRule, reason_counts, select_to_file
+
+    rule = SelectionRule(
+        score_spread=config.review.score_spread,
+        audit_fraction=config.review.audit_fraction,
+        seed=config.study.seed,
+    )
+    selection = select_to_file([paths.ratings], paths.contested, rule)
+    record: dict[str, Any] = {"selected": len(selection), "reasons": reason_counts(selection)}
+    url, key = environ.get("LABEL_STUDIO_URL"), environ.get("LABEL_STUDIO_API_KEY")
+    if not (url and key):
+        record["label_studio"] = "not configured: contested items written, ready to push"
+        return record
+    from dwa_rater.review.studio import StudioConnection, push_ratings
+
+    try:
+        pushed = push_ratings(
+            StudioConnection(url=url, api_key=key),
+            config.review.project,
+            [paths.ratings],
+            inputs.onet_source,
+            mode=config.review.mode,
+            overlap=config.review.overlap,
+            rule=rule,
+        )
+        record["label_studio"] = f"pushed to project {config.review.project!r}"
+        record["push"] = {k: v for k, v in vars(pushed).items() if isinstance(v, int | str)}
+    except (ReviewError, DwaRaterError) as exc:
+        message = f"Label Studio push skipped: {exc}"
+        result.warnings.append(message)
+        record["label_studio"] = message
+    return record
+
+
+def _postings_file(config: StudyConfig, paths: StudyPaths) -> Path:
+    return Path(config.postings.file) if config.postings.file else paths.postings
+
+
+def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> dict[str, Any]:
+    """Synthetic postings unless a file is configured; map duty lines to DWAs."""
+    from dwa_rater.indices.mapping import evaluate_mapping_file, map_postings_file
+    from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
+
+    record: dict[str, Any] = {}
+    if not config.postings.file:
+        spec = SyntheticSpec(n_postings=config.postings.synthetic_n, seed=config.postings.seed)
+        paths.postings.parent.mkdir(parents=True, exist_ok=True)
+        write_synthetic_postings(inputs.onet_source, paths.postings, paths.truth, spec)
+        record["source"] = f"synthetic ({spec.n_postings} postings, seed {spec.seed})"
+    else:
+        record["source"] = config.postings.file
+    mapping, _ = map_postings_file(
+        _postings_file(config, paths),
+        inputs.onet_source,
+        inputs.home / "embeddings",
+        paths.mapping,
+    )
+    record["distinct_lines"] = len(mapping.posting_lines.lines)
+    if not config.postings.file:
+        quality = evaluate_mapping_file(
+            paths.postings,
+            paths.truth,
+            inputs.onet_source,
+            inputs.home / "embeddings",
+            thresholds=(0.84, 0.86, 0.88),
+            top_ks=(1, 3),
+        )
+        quality.to_csv(paths.mapping_quality, index=False)
+        record["mapping_quality_rows"] = len(quality)
+    return record
+
+
+def onet_weights_by_year(postings: pd.DataFrame) -> pd.DataFrame:
+    """Posting counts per year spread evenly over each category's O*NET occupations.
+
+    Uses the synthetic generator's category -> occupation assignment; returns onetsoc_code,
+    period (year), weight. Categories without an assignment are left out.
+    """
+    from dwa_rater.indices.synthetic import CATEGORY_OCCUPATIONS
+
+    years = pd.to_datetime(postings["date"]).dt.year.astype(str)
+    counts = postings.groupby([years.rename("period"), postings["occupation_category"]]).size()
+    rows = []
+    for (period, category), n in counts.items():
+        occupations = CATEGORY_OCCUPATIONS.get(str(category), ())
+        for code in occupations:
+            rows.append({"onetsoc_code": code, "period": period, "weight": n / len(occupations)})
+    return pd.DataFrame(rows, columns=["onetsoc_code", "period", "weight"])
+
+
+def category_remote_work(
+    occ_teleworkable: pd.DataFrame, occupation_index: pd.DataFrame
+) -> pd.DataFrame:
+    """Per occupation category and year: mean teleworkability of its O*NET occupations and its
+    posting-based LLM exposure index (columns occupation_category, year, teleworkable, index)."""
+    from dwa_rater.indices.synthetic import CATEGORY_OCCUPATIONS
+
+    telework = occ_teleworkable.set_index("onetsoc_code")["teleworkable"]
+    rows = []
+    for category, codes in CATEGORY_OCCUPATIONS.items():
+        values = telework.reindex(list(codes)).dropna()
+        if len(values):
+            rows.append({"occupation_category": category, "teleworkable": float(values.mean())})
+    telework_by_category = pd.DataFrame(rows, columns=["occupation_category", "teleworkable"])
+    return occupation_index.merge(telework_by_category, on="occupation_category", how="inner")
+
+
+def _remote_work(
+    config: StudyConfig,
+    paths: StudyPaths,
+    inputs: StudyInputs,
+    labour: Any,
+    artifacts: dict[str, Any],
+) -> dict[str, Any]:
+    from dwa_rater.indices.postings import read_postings
+    from dwa_rater.indices.published import load_crosswalks
+    from dwa_rater.indices.remote_work import (
+        load_teleworkability,
+        remote_work_from_files,
+        teleworkability_onetsoc2019,
+        write_remote_work,
+    )
+
+    record: dict[str, Any] = {}
+    weights_path: Path | None = None
+    if not config.postings.file:
+        weights = onet_weights_by_year(read_postings(paths.postings))
+        weights.to_csv(paths.onet_weights, index=False)
+        weights_path = paths.onet_weights
+    comparison = remote_work_from_files(
+        paths.occupations, inputs.data_dir, config.indices.measure, weights_path
+    )
+    write_remote_work(comparison, paths.remote_work)
+    artifacts["remote_work"] = comparison
+    record["correlations"] = comparison.correlations.to_dict(orient="records")
+    if not config.postings.file:
+        telework = teleworkability_onetsoc2019(
+            load_teleworkability(inputs.data_dir / "telework" / "occupations_workathome.csv"),
+            load_crosswalks(inputs.data_dir).onetsoc2010_onetsoc2019,
+        )
+        by_category = category_remote_work(telework, labour.occupation_index)
+        by_category.to_csv(paths.category_remote, index=False)
+        artifacts["category_remote"] = by_category
+        record["categories"] = int(by_category["occupation_category"].nunique())
+    return record

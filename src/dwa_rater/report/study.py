@@ -53,6 +53,16 @@ def _section(report: HtmlReport, anchor: str) -> None:
     report.heading(SECTIONS[anchor], anchor=f"{anchor}-title")
 
 
+def _missing(report: HtmlReport, result: StudyResult, step: str) -> bool:
+    """Say so and return True when a step produced nothing to show."""
+    record = result.steps.get(step, {})
+    if record.get("status") == "done":
+        return False
+    reason = record.get("reason", "the step did not run")
+    report.paragraph(f"Not available: {reason}", css_class="note")
+    return True
+
+
 def _end(report: HtmlReport) -> None:
     report.raw("</section>")
 
@@ -73,7 +83,7 @@ def _bar_labels(ratings: pd.DataFrame) -> Figure:
     ax.set_xlabel("share of ratings (%)")
     ax.set_ylabel("rater")
     ax.set_title("Label distribution per rater (all samples)")
-    ax.legend(title="label", loc="lower right")
+    ax.legend(title="label", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure
 
 
@@ -122,8 +132,14 @@ def _provenance(report: HtmlReport, paths: StudyPaths, result: StudyResult) -> N
         report.table(pd.DataFrame(rows).tail(30), float_format="{:.4f}")
     steps = pd.DataFrame(
         [
-            {"step": name, "status": step.get("status"), "seconds": step.get("seconds")}
+            {
+                "step": name,
+                "status": step.get("status"),
+                "seconds": step.get("seconds"),
+                "note": step.get("reason", ""),
+            }
             for name, step in result.steps.items()
+            if name != "report"
         ]
     )
     report.paragraph("Steps of this run of the study:")
@@ -334,11 +350,19 @@ def write_study_report(
     add_calibration_sections(report, artifacts["calibration"])
     _end(report)
     _activities(report, paths, measure)
-    _onet(report, artifacts, measure)
-    _postings(report, paths, artifacts)
-    _cities(report, artifacts)
-    _ai_development(report, artifacts)
-    _remote_work(report, artifacts, measure)
+    for anchor, step, build in (
+        ("onet", "onet", lambda: _onet(report, artifacts, measure)),
+        ("postings", "labour_market", lambda: _postings(report, paths, artifacts)),
+        ("cities", "labour_market", lambda: _cities(report, artifacts)),
+        ("ai-development", "ai_development", lambda: _ai_development(report, artifacts)),
+        ("remote-work", "remote_work", lambda: _remote_work(report, artifacts, measure)),
+    ):
+        if result.steps.get(step, {}).get("status") == "done":
+            build()
+        else:
+            _section(report, anchor)
+            _missing(report, result, step)
+            _end(report)
     _section(report, "limits")
     embedded = any(str(e) == "embedded" for e in ratings["endpoint"].dropna().unique())
     if embedded:

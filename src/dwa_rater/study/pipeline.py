@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from dwa_rater import __version__, catalog
-from dwa_rater.errors import DwaRaterError, ReviewError
+from dwa_rater.errors import DataError, DwaRaterError, ReviewError
 from dwa_rater.rating import ProgressCallback
 from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.store import read_many_ratings, write_ratings
@@ -87,18 +87,32 @@ class StudyInputs:
 
 
 @contextlib.contextmanager
-def _step(result: StudyResult, name: str, log: Log) -> Iterator[dict[str, Any]]:
+def _step(
+    result: StudyResult, name: str, log: Log, optional: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Time a step and record its status. An ``optional`` step that meets bad or too sparse
+    data (a :class:`DwaRaterError`) is recorded as skipped with the reason; the study goes on."""
     record: dict[str, Any] = {"status": "running"}
     result.steps[name] = record
     began = time.monotonic()
     log(f"[{name}] ...")
     try:
         yield record
+    except DwaRaterError as exc:
+        record["seconds"] = round(time.monotonic() - began, 2)
+        if not optional:
+            record["status"] = "failed"
+            raise
+        record["status"] = "skipped"
+        record["reason"] = str(exc)
+        result.warnings.append(f"step {name} skipped: {exc}")
+        log(f"[{name}] skipped: {exc}")
+        return
     except BaseException:
         record["status"] = "failed"
-        raise
-    finally:
         record["seconds"] = round(time.monotonic() - began, 2)
+        raise
+    record["seconds"] = round(time.monotonic() - began, 2)
     if record["status"] == "running":
         record["status"] = "done"
     log(f"[{name}] {record['status']} in {record['seconds']:.1f} s")
@@ -221,7 +235,7 @@ def _run_steps(
         del exported
     scores_file = paths.export / "dwa_scores.csv"
     measure = config.indices.measure
-    with _step(result, "onet", log) as record:
+    with _step(result, "onet", log, optional=True) as record:
         from dwa_rater.indices.onet import occupation_index_from_files
         from dwa_rater.indices.published import compare_files, write_with_attribution
 
@@ -233,9 +247,11 @@ def _run_steps(
         result.artifacts["occupations"] = occupations
         result.artifacts["published"] = comparison
         record["occupations"] = len(occupations)
-    with _step(result, "postings", log) as record:
+    with _step(result, "postings", log, optional=True) as record:
         record.update(_postings(config, paths, inputs))
-    with _step(result, "labour_market", log) as record:
+    with _step(result, "labour_market", log, optional=True) as record:
+        if result.steps["postings"]["status"] != "done":
+            raise DataError("no mapped postings")
         from dwa_rater.indices.labour_market import ai_talent_from_file, indices_from_files
 
         labour, _ = indices_from_files(
@@ -251,7 +267,7 @@ def _run_steps(
             ai_talent_from_file(_postings_file(config, paths), ai_occupations, paths.ai_talent)
         result.artifacts["labour"] = labour
         record["years"] = f"{labour.from_year}-{labour.to_year}"
-    with _step(result, "ai_development", log) as record:
+    with _step(result, "ai_development", log, optional=True) as record:
         from dwa_rater.indices.ai_development import ai_development_from_file, write_ai_development
 
         indicators = (
@@ -263,8 +279,10 @@ def _run_steps(
         write_ai_development(ai_dev, paths.ai_development)
         result.artifacts["ai_development"] = ai_dev
         record["cities"] = len(ai_dev.index.scores)
-    with _step(result, "remote_work", log) as record:
-        record.update(_remote_work(config, paths, inputs, labour, result.artifacts))
+    with _step(result, "remote_work", log, optional=True) as record:
+        if "occupations" not in result.artifacts:
+            raise DataError("no O*NET occupation index to compare with")
+        record.update(_remote_work(config, paths, inputs, result.artifacts))
     with _step(result, "report", log):
         from dwa_rater.report.study import write_study_report
 
@@ -402,7 +420,6 @@ def _remote_work(
     config: StudyConfig,
     paths: StudyPaths,
     inputs: StudyInputs,
-    labour: Any,
     artifacts: dict[str, Any],
 ) -> dict[str, Any]:
     from dwa_rater.indices.postings import read_postings
@@ -426,7 +443,8 @@ def _remote_work(
     write_remote_work(comparison, paths.remote_work)
     artifacts["remote_work"] = comparison
     record["correlations"] = comparison.correlations.to_dict(orient="records")
-    if not config.postings.file:
+    labour = artifacts.get("labour")
+    if not config.postings.file and labour is not None:
         telework = teleworkability_onetsoc2019(
             load_teleworkability(inputs.data_dir / "telework" / "occupations_workathome.csv"),
             load_crosswalks(inputs.data_dir).onetsoc2010_onetsoc2019,

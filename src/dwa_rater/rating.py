@@ -360,16 +360,7 @@ class RatingEngine:
     async def _rate_rater(
         self, plan: RaterPlan, units: list[Unit], endpoint: Endpoint | None, model_name: str
     ) -> None:
-        hits = self.cache.get_many([u.key for u in units])
-        replayed = []
-        for unit in units:
-            if unit.key in hits:
-                value = hits[unit.key]
-                replayed.append(self._record(plan, unit, model_name, cached=True, **value))
-        for start in range(0, len(replayed), 500):
-            self.progress.cached += self.journal.append(replayed[start : start + 500])
-            self._notify()
-        todo = [u for u in units if u.key not in hits]
+        todo = self.replay_cached(plan, units, model_name)
         if not todo:
             return
         if endpoint is None:
@@ -499,6 +490,19 @@ class RatingEngine:
                 return
             pending = still
         self.record_failures(plan, pending, reasons, model_name)
+
+    def replay_cached(self, plan: RaterPlan, units: Sequence[Unit], model_name: str) -> list[Unit]:
+        """Journal the units found in the response cache (as cached ratings); return the rest."""
+        hits = self.cache.get_many([u.key for u in units])
+        replayed = [
+            self._record(plan, unit, model_name, cached=True, **hits[unit.key])
+            for unit in units
+            if unit.key in hits
+        ]
+        for start in range(0, len(replayed), 500):
+            self.progress.cached += self.journal.append(replayed[start : start + 500])
+            self._notify()
+        return [u for u in units if u.key not in hits]
 
     def store_answer(
         self,

@@ -127,7 +127,39 @@ def raters_needing_requests(
     return needed
 
 
-def _write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+def run_manifest(
+    run_id: str, out: Path, items: Sequence[Item], plans: Sequence[RaterPlan]
+) -> dict[str, Any]:
+    """The manifest of a run as it starts: versions, output, items and resolved raters."""
+    paths = RunPaths(out)
+    return {
+        "run_id": run_id,
+        "status": "running",
+        "dwa_rater_version": __version__,
+        "git_sha": git_sha(Path(__file__).resolve().parent),
+        "python": platform.python_version(),
+        "started_at": datetime.now(UTC).isoformat(),
+        "out": str(out),
+        "journal": str(paths.journal),
+        "n_items": len(items),
+        "item_types": sorted({i.item_type for i in items}),
+        "raters": [
+            {
+                **plan.spec.public_dict(),
+                "resolved_model": plan.key_parts.model,
+                "endpoint": plan.spec.endpoint_identity,
+                "prompt_name": plan.prompt.name,
+                "prompt_version": plan.prompt.version,
+                "prompt_sha256": plan.prompt.sha256,
+                "schema_sha256": plan.key_parts.schema_sha256,
+            }
+            for plan in plans
+        ],
+    }
+
+
+def write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    """Write a manifest atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -157,30 +189,7 @@ def execute_run(
     done = done_keys_in(paths.journal)
     cache = ResponseCache(cache_dir)
     manifest_path = paths.manifests / f"{run_id}.json"
-    manifest: dict[str, Any] = {
-        "run_id": run_id,
-        "status": "running",
-        "dwa_rater_version": __version__,
-        "git_sha": git_sha(Path(__file__).resolve().parent),
-        "python": platform.python_version(),
-        "started_at": datetime.now(UTC).isoformat(),
-        "out": str(out),
-        "journal": str(paths.journal),
-        "n_items": len(items),
-        "item_types": sorted({i.item_type for i in items}),
-        "raters": [
-            {
-                **plan.spec.public_dict(),
-                "resolved_model": plan.key_parts.model,
-                "endpoint": plan.spec.endpoint_identity,
-                "prompt_name": plan.prompt.name,
-                "prompt_version": plan.prompt.version,
-                "prompt_sha256": plan.prompt.sha256,
-                "schema_sha256": plan.key_parts.schema_sha256,
-            }
-            for plan in plans
-        ],
-    }
+    manifest = run_manifest(run_id, out, items, plans)
     try:
         if dry_run:
             estimates = estimate_run(plans, items, done, cache)
@@ -194,7 +203,7 @@ def execute_run(
                 "licence": SMOLLM2.licence,
                 "note": "smoke-test model: its labels agree with humans at chance level",
             }
-        _write_manifest(manifest_path, manifest)
+        write_manifest(manifest_path, manifest)
         journal = RatingsJournal(paths.journal)
         engine = RatingEngine(
             cache=cache, journal=journal, run_id=run_id, retry=retry, on_progress=on_progress
@@ -225,7 +234,7 @@ def execute_run(
                     "estimated_cost_usd": round(progress.cost_usd, 6),
                 }
             )
-            _write_manifest(manifest_path, manifest)
+            write_manifest(manifest_path, manifest)
             if out != paths.journal and paths.journal.exists():
                 write_ratings(read_ratings(paths.journal), out)
         return RunResult(run_id, out, manifest_path, progress, wall)

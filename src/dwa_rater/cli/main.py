@@ -23,6 +23,7 @@ app = typer.Typer(
 #: Command-group modules, mounted in this order.
 COMMAND_GROUPS: tuple[str, ...] = (
     "rate",
+    "batches",
     "ratings",
     "agree",
     "calibrate",

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dwa_rater import catalog
+from dwa_rater.batch_api import BatchSettings, run_batch_api
 from dwa_rater.config import RaterSpec, default_rater, load_raters
 from dwa_rater.errors import ConfigError
 from dwa_rater.paths import resolve_home, resolve_onet_source
@@ -18,6 +19,7 @@ from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
 from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.schemas import Item
 
+from .batches import print_outcome
 from .progress import RunDisplay
 
 
@@ -141,6 +143,21 @@ def rate(
         bool, typer.Option("--dry-run", help="count requests, tokens and cost; send nothing")
     ] = False,
     progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,
+    batch_api: Annotated[
+        bool,
+        typer.Option("--batch-api", help="use the provider's Batch API: half price, within 24 h"),
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.01, help="--batch-api: seconds between status checks")
+    ] = 30.0,
+    max_enqueued_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="--batch-api: cap on estimated tokens in flight per model"),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(help="--batch-api: wait for results (else submit; `batches resume` later)"),
+    ] = True,
 ) -> None:
     """Rate every DWA (default) with the configured raters; resumable and cached."""
     items = select(
@@ -168,6 +185,30 @@ def rate(
     )
     cache_dir = resolve_home(os.environ) / "responses"
     console = Console()
+    if batch_api:
+        settings = BatchSettings(
+            poll_interval_s=poll_interval, max_enqueued_tokens=max_enqueued_tokens
+        )
+        with RunDisplay(enabled=progress and not dry_run) as display:
+            outcome = run_batch_api(
+                items,
+                specs,
+                out=out,
+                cache_dir=cache_dir,
+                environ=os.environ,
+                prompts_dir=prompts_dir,
+                settings=settings,
+                wait=wait,
+                dry_run=dry_run,
+                on_progress=display.update,
+            )
+        if dry_run:
+            print_result(outcome.run, console)
+        else:
+            print_outcome(outcome, console)
+        if outcome.run.progress.failed:
+            raise typer.Exit(code=1)
+        return
     with RunDisplay(enabled=progress and not dry_run) as display:
         result = execute_run(
             items,

@@ -92,7 +92,7 @@ def _score_histograms(ratings: pd.DataFrame) -> Figure:
 
     ok = ratings[(ratings["status"] == "ok") & ratings["score"].notna()]
     figure, ax = plt.subplots(figsize=(7, 3.6))
-    bins = np.linspace(0, 1, 21)
+    bins = [i / 20 for i in range(21)]
     for rater, group in ok.groupby("rater"):
         ax.hist(
             group["score"].astype(float), bins=bins, histtype="step", linewidth=1.6, label=rater
@@ -211,7 +211,7 @@ def _onet(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
         f"DWAs. {len(occupations)} occupations have at least one rated task."
     )
     figure, ax = plt.subplots(figsize=(7, 3.4))
-    ax.hist(occupations[measure].astype(float), bins=np.linspace(0, 1, 21), color="#4a6fa5")
+    ax.hist(occupations[measure].astype(float), bins=[i / 20 for i in range(21)], color="#4a6fa5")
     ax.set_xlabel(f"occupation {measure} (0-1)")
     ax.set_ylabel("occupations (count)")
     ax.set_title(f"O*NET occupations by LLM exposure ({measure})")

@@ -30,6 +30,7 @@ dwa_rater project. USDOL/ETA has not approved, endorsed, or tested these modific
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,7 +219,10 @@ def correlations(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> dict[s
     a, b = a[keep], b[keep]
     result = {"n": float(len(a)), "pearson": np.nan, "spearman": np.nan, "kendall": np.nan}
     if len(a) >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0:
-        result["pearson"] = float(stats.pearsonr(a, b)[0])
+        with warnings.catch_warnings():
+            # Nearly constant inputs (tiny samples) are legitimate here; the value stands.
+            warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+            result["pearson"] = float(stats.pearsonr(a, b)[0])
         result["spearman"] = float(stats.spearmanr(a, b)[0])
         result["kendall"] = float(stats.kendalltau(a, b)[0])
     return result

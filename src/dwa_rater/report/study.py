@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 #: Section anchors, in order, with their titles.
 SECTIONS: dict[str, str] = {
+    "summary": "Summary",
     "provenance": "Provenance",
     "labels": "Ratings per rater",
     "agreement": "Agreement between raters",
@@ -102,6 +103,46 @@ def _score_histograms(ratings: pd.DataFrame) -> Figure:
     ax.set_title("Distribution of the 0-1 exposure score per rater")
     ax.legend(fontsize=8)
     return figure
+
+
+def _summary(report: HtmlReport, ratings: pd.DataFrame, result: StudyResult) -> None:
+    """Key figures first, so a reader knows what the rest is about."""
+    _section(report, "summary")
+    ok = ratings[ratings["status"] == "ok"]
+    lines = [
+        f"{ok['item_id'].nunique()} activities rated by {ok['rater'].nunique()} raters "
+        f"({len(ok)} ratings; models: {', '.join(sorted(ok['model'].dropna().unique()))}).",
+    ]
+    agreement = result.artifacts.get("agreement")
+    if agreement is not None:
+        overall = agreement.summary.get("overall", {})
+        alpha = overall.get("krippendorff_alpha_ordinal")
+        if alpha is not None:
+            lines.append(f"Agreement of all raters: Krippendorff's alpha (ordinal) {alpha:.2f}.")
+    calibration = result.artifacts.get("calibration")
+    if calibration is not None:
+        sources = calibration.source_counts()
+        lines.append(
+            f"Activity scores: {calibration.method.replace('_', ' ')}; "
+            f"{sources['human']} human-labelled, {sources['calibrated']} calibrated, "
+            f"{sources['raw']} uncalibrated."
+        )
+    labour = result.artifacts.get("labour")
+    if labour is not None:
+        latest = labour.occupation_index[labour.occupation_index["year"] == labour.to_year]
+        if len(latest):
+            top = latest.sort_values("index", ascending=False).iloc[0]
+            lines.append(
+                f"Most exposed occupation category in {labour.to_year}: "
+                f"{top['occupation_category']} (index {top['index']:.2f})."
+            )
+    review = result.steps.get("review", {})
+    if "selected" in review:
+        lines.append(f"{review['selected']} activities selected for human review.")
+    report.raw("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
+    if (ratings["endpoint"] == "embedded").any():
+        report.paragraph(_EMBEDDED_NOTE, css_class="note")
+    _end(report)
 
 
 def _provenance(report: HtmlReport, paths: StudyPaths, result: StudyResult) -> None:
@@ -340,6 +381,7 @@ def write_study_report(
     nav = " · ".join(f'<a href="#{k}">{html.escape(v)}</a>' for k, v in SECTIONS.items())
     report.raw(f"<nav>{nav}</nav>")
     ratings = read_ratings(paths.ratings)
+    _summary(report, ratings, result)
     _provenance(report, paths, result)
     _labels(report, ratings)
     _section(report, "agreement")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dwa_rater.agreement.pairs import PAIR_LABEL_METRICS, PAIR_SCORE_METRICS
 from dwa_rater.report.html import HtmlReport
 from dwa_rater.report.plotting import configure_matplotlib
 
@@ -28,21 +29,9 @@ MAX_PAIR_PLOTS = 12
 
 _PAIR_COLUMNS = (
     "n",
-    "percent_agreement",
-    "cohen_kappa",
-    "weighted_kappa_linear",
-    "weighted_kappa_quadratic",
-    "krippendorff_alpha_nominal",
-    "krippendorff_alpha_ordinal",
-    "krippendorff_alpha_interval",
-    "pearson",
-    "spearman",
-    "kendall",
+    *PAIR_LABEL_METRICS,
     "n_scores",
-    "score_pearson",
-    "score_spearman",
-    "score_kendall",
-    "score_mean_difference",
+    *(m for m in PAIR_SCORE_METRICS if m not in ("score_loa_low", "score_loa_high")),
 )
 
 

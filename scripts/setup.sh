@@ -25,8 +25,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-echo "== installing dwa_rater with extras local, embed, review, dev (first time: ~12 min to compile llama.cpp)"
-CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q -e ".[local,embed,review,dev]"
+echo "== installing dwa_rater with extras local, embed, review, distributed, dev (first time: ~12 min to compile llama.cpp)"
+CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q -e ".[local,embed,review,distributed,dev]"
 .venv/bin/python -m pip check
 
 if [ "${DWA_SKIP_LABEL_STUDIO:-0}" != "1" ]; then

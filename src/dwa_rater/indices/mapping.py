@@ -335,6 +335,23 @@ class CandidateStore:
         temporary.replace(self.path)
 
 
+def split_cached_lines(
+    lines: Sequence[str], n_dwas: int, config: MappingConfig, store: CandidateStore | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The stored candidates of the distinct ``lines`` that ``store`` holds in full (for a
+    catalogue of ``n_dwas`` DWAs), and the distinct lines still to rank, in input order."""
+    distinct = list(dict.fromkeys(lines))
+    shas = [text_sha256(t) for t in distinct]
+    wanted = set(shas)
+    known = store.read() if store is not None else _empty_candidates()
+    known = known[known["line_sha"].isin(wanted) & (known["rank"] <= config.n_candidates)]
+    counts = known.groupby("line_sha").size()
+    complete = set(counts.index[counts >= min(config.n_candidates, n_dwas)])
+    known = known[known["line_sha"].isin(complete)]
+    new_lines = [t for t, s in zip(distinct, shas, strict=True) if s not in complete]
+    return known, new_lines
+
+
 def map_lines(
     lines: Sequence[str],
     dwas: pd.DataFrame,
@@ -347,15 +364,7 @@ def map_lines(
     Candidates already in ``store`` are reused; only new lines are embedded and ranked, then
     added to the store.
     """
-    distinct = list(dict.fromkeys(lines))
-    shas = [text_sha256(t) for t in distinct]
-    wanted = set(shas)
-    known = store.read() if store is not None else _empty_candidates()
-    known = known[known["line_sha"].isin(wanted) & (known["rank"] <= config.n_candidates)]
-    counts = known.groupby("line_sha").size()
-    complete = set(counts.index[counts >= min(config.n_candidates, len(dwas))])
-    known = known[known["line_sha"].isin(complete)]
-    new_lines = [t for t, s in zip(distinct, shas, strict=True) if s not in complete]
+    known, new_lines = split_cached_lines(lines, len(dwas), config, store)
     fresh = rank_lines(
         new_lines, dwas, cache, n_candidates=config.n_candidates, dwa_role=config.dwa_role
     )
@@ -512,9 +521,18 @@ def map_postings(
     )
 
 
-def write_mapping(result: MappingResult, dwas: pd.DataFrame, out_dir: Path) -> list[Path]:
+def write_mapping(
+    result: MappingResult,
+    dwas: pd.DataFrame,
+    out_dir: Path,
+    *,
+    posting_dwas: pd.DataFrame | None = None,
+) -> list[Path]:
     """Write posting_lines (posting_id, line_sha, line), line_dwas (line_sha, line, dwa_id,
-    dwa_title, similarity, weight) and posting_dwas (posting_id, dwa_id, weight) as Parquet."""
+    dwa_title, similarity, weight) and posting_dwas (posting_id, dwa_id, weight) as Parquet.
+
+    ``posting_dwas``, when given, is written as is instead of being computed here with
+    :func:`posting_dwa_weights` (the distributed engine computes it per partition)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     titles = check_dwas(dwas).set_index("dwa_id")["dwa_title"]
     text_of = dict(zip(result.posting_lines.line_sha, result.posting_lines.lines, strict=True))
@@ -525,7 +543,9 @@ def write_mapping(result: MappingResult, dwas: pd.DataFrame, out_dir: Path) -> l
     tables = {
         POSTING_LINES_FILE: result.posting_lines.to_frame(),
         LINE_DWAS_FILE: line_dwas,
-        POSTING_DWAS_FILE: posting_dwa_weights(result.posting_lines, result.line_mapping),
+        POSTING_DWAS_FILE: posting_dwas
+        if posting_dwas is not None
+        else posting_dwa_weights(result.posting_lines, result.line_mapping),
     }
     written = []
     for name, frame in tables.items():

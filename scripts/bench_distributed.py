@@ -38,7 +38,7 @@ from dwa_rater.indices.distributed import (
     map_postings_distributed,
     score_postings_distributed,
 )
-from dwa_rater.indices.labour_market import score_postings
+from dwa_rater.indices.labour_market.scoring import score_postings
 from dwa_rater.indices.mapping import (
     CandidateStore,
     MappingConfig,

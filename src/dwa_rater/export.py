@@ -49,7 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwa_rater.calibration.combine import SCORE_COLUMNS, file_sha256, manifest_path_for
+from dwa_rater.calibration.combine import SCORE_COLUMNS
+from dwa_rater.calibration.files import file_sha256, manifest_path_for
 from dwa_rater.errors import DataError
 
 #: Columns of the exported table, in order, with their type and meaning (see module doc).

@@ -3,7 +3,8 @@
 Modules: :mod:`.latent_class` (Dawid-Skene EM, pure numpy), :mod:`.mapping` (raters' outputs
 -> human label: multinomial logistic and isotonic regression; which human items to learn from),
 :mod:`.evaluate` (k-fold comparison of majority vote, latent class and calibration, per item and
-per occupation), :mod:`.combine` (the pipeline behind ``dwa-rater calibrate``).
+per occupation), :mod:`.combine` (the pipeline behind ``dwa-rater calibrate``), :mod:`.files`
+(ratings files in, score table and manifest out).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from dwa_rater.calibration.combine import (
     SCORE_COLUMNS,
     CalibrationOptions,
     CalibrationResult,
-    CalibrationRun,
-    calibrate_files,
     calibrate_ratings,
 )
 from dwa_rater.calibration.evaluate import (
@@ -25,6 +24,7 @@ from dwa_rater.calibration.evaluate import (
     occupation_weights,
     reliability_table,
 )
+from dwa_rater.calibration.files import CalibrationRun, calibrate_files
 from dwa_rater.calibration.latent_class import (
     LatentClassFit,
     count_tensor,

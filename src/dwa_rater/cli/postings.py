@@ -19,7 +19,8 @@ from dwa_rater.indices.distributed import (
     indices_from_files_distributed,
     map_postings_file_distributed,
 )
-from dwa_rater.indices.labour_market import MEASURES, ai_talent_from_file, indices_from_files
+from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
+from dwa_rater.indices.labour_market.scoring import MEASURES
 from dwa_rater.indices.mapping import (
     MappingConfig,
     Weighting,

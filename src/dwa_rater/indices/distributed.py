@@ -1,7 +1,7 @@
 """Run the posting-to-DWA mapping and the posting scores on a Dask cluster (``--engine dask``).
 
 The results are those of the single-process path (:func:`~dwa_rater.indices.mapping.map_postings`,
-:func:`~dwa_rater.indices.labour_market.score_postings`): the same posting lines in the same
+:func:`~dwa_rater.indices.labour_market.scoring.score_postings`): the same posting lines in the same
 order, the same line mapping, the same posting DWA weights and scores; only where the work runs
 changes.
 
@@ -86,7 +86,9 @@ import pandas as pd
 
 from dwa_rater.embedding import EmbeddingCache, Encoder, Role
 from dwa_rater.errors import ConfigError
-from dwa_rater.indices.labour_market import LabourMarketIndices, indices_from_files, score_postings
+from dwa_rater.indices.labour_market.files import indices_from_files
+from dwa_rater.indices.labour_market.pipeline import LabourMarketIndices
+from dwa_rater.indices.labour_market.scoring import score_postings
 from dwa_rater.indices.mapping import (
     CandidateStore,
     MappingConfig,
@@ -432,8 +434,8 @@ def score_postings_distributed(
     client: Client,
     n_partitions: int | None = None,
 ) -> pd.DataFrame:
-    """:func:`~dwa_rater.indices.labour_market.score_postings`, one partition of postings per
-    task (same columns, same rows in the same order, same values)."""
+    """:func:`~dwa_rater.indices.labour_market.scoring.score_postings`, one partition of
+    postings per task (same columns, same rows in the same order, same values)."""
     threads = _total_threads(client)
     n_postings = len(posting_lines.posting_ids)
     parts = n_partitions or max(2 * threads, math.ceil(n_postings / POSTINGS_PER_PARTITION))
@@ -501,8 +503,8 @@ def indices_from_files_distributed(
     n_partitions: int | None = None,
     **options: Any,
 ) -> tuple[LabourMarketIndices, list[Path]]:
-    """:func:`~dwa_rater.indices.labour_market.indices_from_files` (``options`` are its keyword
-    arguments) with the posting scores computed per partition on a Dask cluster; the
+    """:func:`~dwa_rater.indices.labour_market.files.indices_from_files` (``options`` are its
+    keyword arguments) with the posting scores computed per partition on a Dask cluster; the
     occupation and city indices, small aggregates of those scores, are built on the driver."""
     with dask_client(scheduler, n_workers) as client:
         scorer = partial(score_postings_distributed, client=client, n_partitions=n_partitions)

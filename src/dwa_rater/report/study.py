@@ -282,7 +282,7 @@ def _occupation_lines(labour: Any) -> Figure:
 
 
 def _postings(report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any]) -> None:
-    from dwa_rater.indices.labour_market import add_labour_market_sections
+    from dwa_rater.indices.labour_market.report import add_labour_market_sections
 
     _section(report, "postings")
     labour = artifacts["labour"]

@@ -216,7 +216,8 @@ def _run_steps(
     with _step(result, "review", log) as record:
         record.update(_review(config, paths, inputs, environ, result))
     with _step(result, "calibrate", log) as record:
-        from dwa_rater.calibration.combine import CalibrationOptions, calibrate_files
+        from dwa_rater.calibration.combine import CalibrationOptions
+        from dwa_rater.calibration.files import calibrate_files
         from dwa_rater.export import export_scores
 
         calibration = calibrate_files(
@@ -252,7 +253,7 @@ def _run_steps(
     with _step(result, "labour_market", log, optional=True) as record:
         if result.steps["postings"]["status"] != "done":
             raise DataError("no mapped postings")
-        from dwa_rater.indices.labour_market import ai_talent_from_file, indices_from_files
+        from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
 
         labour, _ = indices_from_files(
             _postings_file(config, paths),
@@ -292,7 +293,7 @@ def _run_steps(
 def _human_ratings(config: StudyConfig, annotations_dir: Path) -> pd.DataFrame:
     """Human annotations already pulled into ``annotations/<project>/`` (raw exports)."""
     from dwa_rater.review.convert import ratings_from_exports
-    from dwa_rater.review.studio import project_slug
+    from dwa_rater.review.studio.pull import project_slug
 
     folder = annotations_dir / project_slug(config.review.project)
     exports = sorted(folder.glob("export-*.json")) if folder.is_dir() else []
@@ -322,7 +323,8 @@ def _review(
     if not (url and key):
         record["label_studio"] = "not configured: contested items written, ready to push"
         return record
-    from dwa_rater.review.studio import StudioConnection, push_ratings
+    from dwa_rater.review.studio.connection import StudioConnection
+    from dwa_rater.review.studio.push import push_ratings
 
     try:
         pushed = push_ratings(

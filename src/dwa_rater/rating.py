@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from dwa_rater.cache import CacheKeyParts, ResponseCache, cache_key
 from dwa_rater.config import RaterSpec
-from dwa_rater.errors import EndpointError
+from dwa_rater.errors import DwaRaterError, EndpointError
 from dwa_rater.llm.client import Endpoint
 from dwa_rater.llm.ratelimit import RateLimiter
 from dwa_rater.llm.response import batch_model, schema_sha256, split_valid
@@ -355,6 +355,9 @@ class RatingEngine:
         except* _FatalEndpointError as failures:
             first = failures.exceptions[0]
             raise EndpointError(str(first)) from None
+        except* DwaRaterError as failures:
+            # One clear error for the CLI rather than an exception group.
+            raise failures.exceptions[0] from None
         return self.progress
 
     async def _rate_rater(
@@ -410,7 +413,6 @@ class RatingEngine:
                     **kwargs,
                 )
             except Exception as error:  # classified below; nothing is swallowed silently
-                latency = time.monotonic() - began
                 self._count_usage(spec, usage_of_error(error))
                 limiter.settle(estimated, 0)
                 if is_fatal(error):

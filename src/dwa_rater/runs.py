@@ -158,6 +158,25 @@ def run_manifest(
     }
 
 
+def finish_manifest(
+    manifest: dict[str, Any], progress: Progress, status: str, wall_s: float
+) -> None:
+    """Record how a run ended: status, time, counts, tokens and estimated cost."""
+    manifest.update(
+        {
+            "status": status,
+            "finished_at": datetime.now(UTC).isoformat(),
+            "wall_s": round(wall_s, 3),
+            "counts": {k: v for k, v in asdict(progress).items() if k != "started"},
+            "tokens": {
+                "prompt": progress.prompt_tokens,
+                "completion": progress.completion_tokens,
+            },
+            "estimated_cost_usd": round(progress.cost_usd, 6),
+        }
+    )
+
+
 def write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
     """Write a manifest atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,19 +240,7 @@ def execute_run(
             journal.sync()
             progress = engine.progress
             wall = time.monotonic() - began
-            manifest.update(
-                {
-                    "status": status,
-                    "finished_at": datetime.now(UTC).isoformat(),
-                    "wall_s": round(wall, 3),
-                    "counts": {k: v for k, v in asdict(progress).items() if k != "started"},
-                    "tokens": {
-                        "prompt": progress.prompt_tokens,
-                        "completion": progress.completion_tokens,
-                    },
-                    "estimated_cost_usd": round(progress.cost_usd, 6),
-                }
-            )
+            finish_manifest(manifest, progress, status, wall)
             write_manifest(manifest_path, manifest)
             if out != paths.journal and paths.journal.exists():
                 write_ratings(read_ratings(paths.journal), out)

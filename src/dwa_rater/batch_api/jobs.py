@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +47,7 @@ from dwa_rater.runs import (
     RunPaths,
     RunResult,
     done_keys_in,
+    finish_manifest,
     new_run_id,
     plan_raters,
     run_manifest,
@@ -384,28 +384,11 @@ def _session(
         progress = engine.progress
         wall = time.monotonic() - began
         touched = [p for p in state.parts if p.name in runner.touched]
-        manifest.update(
-            {
-                "status": status,
-                "finished_at": datetime.now(UTC).isoformat(),
-                "wall_s": round(wall, 3),
-                "counts": {k: v for k, v in asdict(progress).items() if k != "started"},
-                "tokens": {
-                    "prompt": progress.prompt_tokens,
-                    "completion": progress.completion_tokens,
-                },
-                "estimated_cost_usd": round(progress.cost_usd, 6),
-                "batches": [
-                    {
-                        "part": p.name,
-                        "batch_id": p.batch_id,
-                        "status": p.status,
-                        "requests": p.requests,
-                    }
-                    for p in touched
-                ],
-            }
-        )
+        finish_manifest(manifest, progress, status, wall)
+        manifest["batches"] = [
+            {"part": p.name, "batch_id": p.batch_id, "status": p.status, "requests": p.requests}
+            for p in touched
+        ]
         write_manifest(manifest_path, manifest)
         if out != paths.journal and paths.journal.exists():
             write_ratings(read_ratings(paths.journal), out)

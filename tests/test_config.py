@@ -70,7 +70,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_default_rater_is_embedded_exposure() -> None:
     spec = default_rater()
     assert spec.is_embedded and spec.rubric == "exposure" and spec.endpoint_identity == "embedded"
-    assert default_rater(batch_size=20).effective_max_tokens() == 100 * 20 + 50
+    assert default_rater(batch_size=20).effective_max_tokens() == 200 * 20 + 50
 
 
 def test_endpoint_identity_never_holds_the_key() -> None:

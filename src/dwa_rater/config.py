@@ -108,9 +108,13 @@ class RaterSpec(BaseModel):
         return self.resolved_base_url or EMBEDDED_ENDPOINT
 
     def effective_max_tokens(self) -> int:
-        """Output budget per request unless set: 100 tokens per item (a rationale of at most
-        160 characters, the label, the score and the JSON around them) plus 50."""
-        return self.max_tokens or 100 * self.batch_size + 50
+        """Output budget per request unless set: 200 tokens per item plus 50.
+
+        A rationale may hold 160 characters, and a small model can spend a token per character
+        on a degenerate one; with the label, score and JSON around it, 200 tokens always close
+        the answer. Unused budget costs nothing.
+        """
+        return self.max_tokens or 200 * self.batch_size + 50
 
     def prices(self) -> tuple[float, float] | None:
         """(input, output) US dollars per million tokens, if known."""

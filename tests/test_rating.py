@@ -282,3 +282,21 @@ def test_single_item_cut_at_max_tokens_fails_with_advice(tmp_path: Path) -> None
     assert result.progress.failed == 1
     error = read_ratings(tmp_path / "r.csv")["error"].iloc[0]
     assert "max_tokens" in error and "batch_size" in error
+
+
+def test_same_rater_name_with_other_settings_is_refused(tmp_path: Path) -> None:
+    items = make_items(3)
+    with FakeOpenAIServer() as server:
+        run(items, [spec_for(server)], tmp_path / "r.csv", tmp_path / "c")
+        before = (tmp_path / "r.csv").read_bytes()
+        with pytest.raises(ConfigError, match="rater 'fake' was rated there with other settings"):
+            run(items, [spec_for(server, temperature=0.5)], tmp_path / "r.csv", tmp_path / "c")
+        # a new name in the same file is fine
+        run(
+            items,
+            [spec_for(server, name="fake-t05", temperature=0.5)],
+            tmp_path / "r.csv",
+            tmp_path / "c",
+        )
+    after = (tmp_path / "r.csv").read_bytes()
+    assert after.startswith(before) and len(read_ratings(tmp_path / "r.csv")) == 6

@@ -105,13 +105,48 @@ def plan_raters(raters: Sequence[RaterSpec], prompts_dir: Path) -> list[RaterPla
     return plans
 
 
-def done_keys_in(journal: Path) -> set[str]:
-    """Cache keys already rated successfully in an existing output."""
+def done_keys_in(journal: Path, plans: Sequence[RaterPlan] = ()) -> set[str]:
+    """Cache keys already rated successfully in an existing output.
+
+    With ``plans``, also check that each rater already in the output was rated there with the
+    same settings: one rater name must mean one configuration within a ratings file, or
+    agreement and calibration would silently mix two.
+    """
     if not journal.exists():
         return set()
     frame = read_ratings(journal)
     ok = frame[(frame["status"] == "ok") & frame["cache_key"].notna()]
+    for plan in plans:
+        check_same_settings(journal, ok[ok["rater"] == plan.spec.name], plan)
     return set(ok["cache_key"].astype(str))
+
+
+def check_same_settings(journal: Path, rows: pd.DataFrame, plan: RaterPlan) -> None:
+    """Raise :class:`ConfigError` if ``rows`` of a rater were made with other settings."""
+    if rows.empty:
+        return
+    parts = plan.key_parts
+    expected: dict[str, str | float] = {
+        "model": parts.model,
+        "endpoint": parts.endpoint,
+        "prompt_sha256": parts.prompt_sha256,
+        "schema_sha256": parts.schema_sha256,
+        "temperature": parts.temperature,
+        "max_tokens": parts.max_tokens,
+        "batch_size": parts.batch_size,
+    }
+    for column, value in expected.items():
+        seen = rows[column].dropna().unique()
+        if isinstance(value, str):
+            differs = [v for v in seen if str(v) != value]
+        else:
+            differs = [v for v in seen if float(v) != float(value)]
+        if differs:
+            raise ConfigError(
+                f"{journal}: rater {plan.spec.name!r} was rated there with other settings "
+                f"({column} {differs[0]!r}, now {value!r}); give the rater a new name or "
+                "write to a new file"
+            )
 
 
 def raters_needing_requests(
@@ -205,7 +240,7 @@ def execute_run(
     run_id = new_run_id()
     paths = RunPaths(out)
     plans = plan_raters(raters, prompts_dir)
-    done = done_keys_in(paths.journal)
+    done = done_keys_in(paths.journal, plans)
     cache = ResponseCache(cache_dir)
     manifest_path = paths.manifests / f"{run_id}.json"
     manifest = run_manifest(run_id, out, items, plans)

@@ -153,7 +153,9 @@ def run_batch_api(
         cache = ResponseCache(cache_dir)
         try:
             priced = [half_price_plan(p) for p in plans]
-            estimates = estimate_run(priced, items, done_keys_in(RunPaths(out).journal), cache)
+            estimates = estimate_run(
+                priced, items, done_keys_in(RunPaths(out).journal, plans), cache
+            )
         finally:
             cache.close()
         run = RunResult("dry-run", out, RunPaths(out).manifests, Progress(), 0.0, estimates)
@@ -354,7 +356,7 @@ def _session(
         batch_settings=state.settings.model_dump(),
     )
     write_manifest(manifest_path, manifest)
-    done = done_keys_in(paths.journal)
+    done = done_keys_in(paths.journal, list(plans.values()))
     journal = RatingsJournal(paths.journal)
     engine = RatingEngine(cache=cache, journal=journal, run_id=run_id, on_progress=on_progress)
     runner = BatchRunner(

@@ -111,3 +111,17 @@ def test_bad_input_gives_one_line_error(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_failed_ratings_give_exit_code_1(tmp_path: Path) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text("id,text\na,Write reports.\nb,POISON statement\n", encoding="utf-8")
+    with FakeOpenAIServer(item_faults={"POISON": "invalid"}) as server:
+        result = cli(
+            "rate", "--items", str(items), "--base-url", server.base_url, "--model", "m",
+            "--out", str(tmp_path / "r.csv"), "--no-progress", env_home=tmp_path,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "1 rating(s) failed" in result.stdout.replace("\n", " ")
+    help_result = cli("rate", "--help", env_home=tmp_path)
+    assert help_result.returncode == 0 and "--batch-size" in help_result.stdout

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -66,3 +70,43 @@ def test_rates_six_dwas_end_to_end(tmp_path: Path, onet_dir: Path) -> None:
     assert (ok["model"] == SMOLLM2.alias).all() and (ok["endpoint"] == "embedded").all()
     assert ok["completion_tokens"].gt(0).all()
     assert set(ok["item_id"]) <= {i.item_id for i in items}
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split()
+        found.update(int(c) for c in children)
+    return found
+
+
+@needs_model
+@pytest.mark.local_model
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_stops_the_model_server(
+    tmp_path: Path, onet_dir: Path, signum: int
+) -> None:
+    out = tmp_path / "r.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dwa_rater", "rate", "--onet-dir", str(onet_dir), "--limit", "40",
+         "--out", str(out), "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # A shell running us in the background may ignore SIGINT; a user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+        time.sleep(0.2)
+    servers = _children(process.pid)
+    assert servers, "the embedded server should be a child of the run"
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "finished ratings are kept" in stderr.decode()
+    for pid in servers:
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
+    rows = read_ratings(out)
+    assert 2 <= len(rows) < 40 and not rows.duplicated(["item_id", "sample"]).any()

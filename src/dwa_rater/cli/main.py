@@ -6,6 +6,7 @@ Each ``dwa_rater.cli.<group>`` module exposes ``register(app)``; this module hol
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 import typer
@@ -38,10 +39,19 @@ for _group in COMMAND_GROUPS:
     importlib.import_module(f"dwa_rater.cli.{_group}").register(app)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that the embedded model server and other children are
+    # stopped by their context managers instead of being orphaned.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: run the app; a ``DwaRaterError`` becomes ``error: ...`` and exit code 2."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode typer returns the exit code of ``typer.Exit`` (and 130 for a
+        # KeyboardInterrupt) instead of exiting: pass it on.
+        code = app(standalone_mode=False)
     except DwaRaterError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -60,3 +70,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:
+        if code == 130:
+            typer.echo("interrupted; finished ratings are kept", err=True)
+        sys.exit(code)

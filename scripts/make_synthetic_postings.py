@@ -15,7 +15,7 @@ import argparse
 import os
 from pathlib import Path
 
-from dwa_rater.indices.mapping import evaluate_mapping_file
+from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source
 

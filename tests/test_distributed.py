@@ -36,8 +36,8 @@ from dwa_rater.indices.mapping import (
     map_postings,
     pool_lines,
     posting_dwa_weights,
-    write_mapping,
 )
+from dwa_rater.indices.mapping_files import write_mapping
 from dwa_rater.indices.postings import write_postings
 from dwa_rater.indices.synthetic import SyntheticSpec, make_synthetic_postings
 

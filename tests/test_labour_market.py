@@ -35,12 +35,8 @@ from dwa_rater.indices.labour_market.scoring import (
     score_postings,
     score_postings_from_dwas,
 )
-from dwa_rater.indices.mapping import (
-    LINE_DWAS_FILE,
-    POSTING_LINES_FILE,
-    pool_lines,
-    posting_dwa_weights,
-)
+from dwa_rater.indices.mapping import pool_lines, posting_dwa_weights
+from dwa_rater.indices.mapping_files import LINE_DWAS_FILE, POSTING_LINES_FILE
 from dwa_rater.indices.postings import validate_postings, write_postings
 
 

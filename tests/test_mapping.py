@@ -25,14 +25,14 @@ from dwa_rater.indices.mapping import (
     MappingConfig,
     extract_posting_lines,
     map_lines,
-    mapping_precision_recall,
     nearest,
     pool_lines,
     posting_dwa_weights,
     rank_lines,
-    read_mapping,
     weight_candidates,
 )
+from dwa_rater.indices.mapping_files import read_mapping
+from dwa_rater.indices.mapping_quality import mapping_precision_recall
 from dwa_rater.indices.synthetic import SyntheticSpec, make_synthetic_postings, usable_tasks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

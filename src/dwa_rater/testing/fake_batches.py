@@ -39,16 +39,14 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,9 +54,10 @@ from dwa_rater.errors import ConfigError
 from dwa_rater.testing.fake_openai import (
     HTTP_ERROR_FAULTS,
     FakeOpenAIServer,
-    _message_text,
-    _requested_items,
+    message_text,
+    requested_items,
 )
+from dwa_rater.testing.loopback import LoopbackHandler, LoopbackServer
 
 SUPPORTED_ENDPOINTS: Final = ("/v1/chat/completions", "/v1/responses", "/v1/embeddings")
 ACTIVE_STATUSES: Final = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
@@ -87,54 +86,29 @@ def _error(status: int, message: str, kind: str = "invalid_request_error") -> di
 def _line_tokens(body: Mapping[str, Any]) -> int:
     """Enqueued tokens of one request: prompt characters / 4 plus its output budget."""
     messages = body.get("messages") or []
-    characters = sum(len(_message_text(message)) for message in messages)
+    characters = sum(len(message_text(message)) for message in messages)
     return characters // 4 + int(body.get("max_tokens") or 0)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-    fake: FakeBatchServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     timeout = 30
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read :attr:`FakeBatchServer.requests`."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self, "POST")
 
     def do_DELETE(self) -> None:
-        self.server.fake._handle(self, "DELETE")
+        self.server.owner.respond(self, "DELETE")
 
 
-class FakeBatchServer:
+class FakeBatchServer(LoopbackServer):
     """OpenAI Files and Batches endpoints on 127.0.0.1, state in ``state_dir``; a context manager.
 
     Times are in seconds. ``completion_window_s`` replaces the 24 hours of ``"24h"`` (make it
     shorter than ``validating_s + in_progress_s`` to get expiry with partial output). Settings
     are copied onto each batch when it is created, so a restarted server with other settings
-    does not change batches already running.
+    does not change batches already running. :meth:`stop` leaves the state directory as it is.
     """
+
+    handler_class = _Handler
+    backlog = 64
+    thread_name = "fake-batches"
 
     def __init__(
         self,
@@ -183,13 +157,8 @@ class FakeBatchServer:
             salt_disagreement=salt_disagreement,
             temperature_flip=temperature_flip,
         )
-        self._requested_port = port
+        super().__init__(port=port)
         self._lock = threading.RLock()
-        self._connections: set[socket.socket] = set()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._ticker: threading.Thread | None = None
-        self._stopping = threading.Event()
         self.requests: list[tuple[str, str, int]] = []
         (self.state_dir / "files").mkdir(parents=True, exist_ok=True)
         (self.state_dir / "batches").mkdir(parents=True, exist_ok=True)
@@ -199,59 +168,9 @@ class FakeBatchServer:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> FakeBatchServer:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self._ticker = threading.Thread(target=self._tick, daemon=True)
-        self._ticker.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close open connections; the state directory stays as it is."""
-        httpd = self._httpd
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        for thread in (self._thread, self._ticker):
-            if thread is not None:
-                thread.join(timeout=5)
-        self._httpd = self._thread = self._ticker = None
-
-    def __enter__(self) -> FakeBatchServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise ConfigError("FakeBatchServer is not running; call start() or use it in a with")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def background_tasks(self) -> list[Callable[[], None]]:
+        """The ticker that moves batches through their phases while the server runs."""
+        return [self._tick]
 
     # --- inspection (for tests) ------------------------------------------------------------
 
@@ -308,7 +227,7 @@ class FakeBatchServer:
     # --- batch life cycle ------------------------------------------------------------------
 
     def _tick(self) -> None:
-        while not self._stopping.wait(0.01):
+        while not self.stopping.wait(0.01):
             with self._lock:
                 self._advance_all(time.time())
 
@@ -468,8 +387,8 @@ class FakeBatchServer:
     def _answer(self, line: Mapping[str, Any]) -> dict[str, Any]:
         """The response of one line: a chat completion, or an HTTP error (fake_openai's logic)."""
         body = line["body"]
-        items = _requested_items(body["messages"])
-        number, fault, item_faults = self.answers._assign_faults(items)
+        items = requested_items(body["messages"])
+        number, fault, item_faults = self.answers.assign_faults(items)
         request_id = _new_id("req_")
         if fault in HTTP_ERROR_FAULTS or fault in ("reset", "slow"):
             status = HTTP_ERROR_FAULTS.get(fault, 500)
@@ -482,8 +401,8 @@ class FakeBatchServer:
                 "request_id": request_id,
                 "body": _error(status, message, kind),
             }
-        content, finish_reason = self.answers._rating_content(items, body, fault, item_faults)
-        prompt_tokens = len("".join(_message_text(m) for m in body["messages"])) // 4
+        content, finish_reason = self.answers.rating_content(items, body, fault, item_faults)
+        prompt_tokens = len("".join(message_text(m) for m in body["messages"])) // 4
         completion_tokens = len(content) // 4
         completion = {
             "id": f"chatcmpl-fake-batch-{number}",
@@ -604,11 +523,8 @@ class FakeBatchServer:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            (self._connections.add if add else self._connections.discard)(connection)
-
-    def _handle(self, handler: _Handler, method: str) -> None:
+    def respond(self, handler: LoopbackHandler, method: str) -> None:
+        """Route one request and send its JSON or file answer (runs in a handler thread)."""
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length > 0 else b""
         parts = urlsplit(handler.path)
@@ -636,7 +552,7 @@ class FakeBatchServer:
 
     def _route(
         self,
-        handler: _Handler,
+        handler: LoopbackHandler,
         method: str,
         path: str,
         query: Mapping[str, str],
@@ -660,7 +576,7 @@ class FakeBatchServer:
         return 404, _error(404, f"Unknown request URL: {method} {path}.")
 
     def _route_files(
-        self, handler: _Handler, method: str, rest: list[str], raw: bytes
+        self, handler: LoopbackHandler, method: str, rest: list[str], raw: bytes
     ) -> tuple[int, dict[str, Any] | bytes]:
         if not rest and method == "POST":
             fields, upload = _parse_multipart(handler.headers.get("Content-Type", ""), raw)

@@ -49,13 +49,13 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from dwa_rater.errors import ConfigError
+from dwa_rater.testing.loopback import LoopbackHandler, LoopbackServer
 
 LABELS: Final = ("E0", "E1", "E2")
 INVALID_LABEL: Final = "E9"
@@ -141,7 +141,7 @@ def parse_item_lines(text: str) -> list[tuple[str, str]]:
     return [(match.group(1), match.group(2)) for match in _ITEM_LINE.finditer(text)]
 
 
-def _message_text(message: object) -> str:
+def message_text(message: object) -> str:
     """The text of one chat message, whose content may be a string or a list of parts."""
     if not isinstance(message, Mapping):
         return ""
@@ -153,7 +153,7 @@ def _message_text(message: object) -> str:
     return ""
 
 
-def _requested_items(messages: Sequence[object]) -> list[tuple[str, str]]:
+def requested_items(messages: Sequence[object]) -> list[tuple[str, str]]:
     """Items listed in the user messages, first occurrence of each id, in order.
 
     All user messages are read because a re-ask (instructor's retry) appends a user message that
@@ -162,7 +162,7 @@ def _requested_items(messages: Sequence[object]) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for message in messages:
         if isinstance(message, Mapping) and message.get("role") == "user":
-            for item_id, text in parse_item_lines(_message_text(message)):
+            for item_id, text in parse_item_lines(message_text(message)):
                 seen.setdefault(item_id, text)
     return list(seen.items())
 
@@ -222,43 +222,11 @@ class _Exchange:
     item_faults: dict[str, str] = field(default_factory=dict)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # The default backlog of 5 makes bursts of concurrent connects wait for SYN retries.
-    request_queue_size = 256
-    fake: FakeOpenAIServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+class _Handler(LoopbackHandler):
     timeout = 120  # seconds an idle keep-alive connection may hold its thread
-    # Headers and body go out in two writes; with Nagle's algorithm the body waits for the
-    # client's delayed ACK (about 40 ms a request on Linux).
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: tests and benchmarks read the recorded requests instead."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track_connection(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.fake._track_connection(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self, "POST")
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """An OpenAI-compatible server on 127.0.0.1 with scripted faults; a context manager.
 
     ``latency_s`` is slept before every chat answer (benchmarks); ``slow_s`` is the extra sleep of
@@ -266,6 +234,9 @@ class FakeOpenAIServer:
     every k-th chat request (k, 2k, ...) a 429 and ``error_every=k`` a 500, once the script is
     used up. ``record_bodies=False`` keeps request bodies out of memory for long benchmarks.
     """
+
+    handler_class = _Handler
+    thread_name = "fake-openai"
 
     def __init__(
         self,
@@ -299,7 +270,6 @@ class FakeOpenAIServer:
         self.slow_s = slow_s
         self.slow_first_n = slow_first_n
         self.record_bodies = record_bodies
-        self._requested_port = port
         for kind in self.item_faults.values():
             _check_fault_kind(kind, "item_faults")
         for every, name in ((rate_limit_every, "rate_limit_every"), (error_every, "error_every")):
@@ -307,73 +277,11 @@ class FakeOpenAIServer:
                 raise ConfigError(f"{name} must be a positive integer, got {every}")
         if min(latency_s, slow_s, retry_after_s) < 0:
             raise ConfigError("latency_s, slow_s and retry_after_s must not be negative")
+        super().__init__(port=port)
         self._lock = threading.Lock()
         self._faults: tuple[str, ...] = ()
         self.set_faults(faults)
-        self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.reset_counters()
-
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeOpenAIServer:
-        """Bind 127.0.0.1 (a free port unless one was given) and serve in a daemon thread."""
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
-        httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-openai-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake sleeping handlers, and close every open connection."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise ConfigError("FakeOpenAIServer is not running; call start() or use it in a with")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """The URL to give the SDK as ``base_url``: ``http://127.0.0.1:PORT/v1``."""
-        return f"http://127.0.0.1:{self.port}/v1"
 
     # --- configuration and counters -------------------------------------------------------
 
@@ -476,14 +384,8 @@ class FakeOpenAIServer:
 
     # --- request handling (runs in the handler threads) ------------------------------------
 
-    def _track_connection(self, connection: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _handle(self, handler: _Handler, method: str) -> None:
+    def respond(self, handler: LoopbackHandler, method: str) -> None:
+        """Read, route and answer one request, recording it (runs in a handler thread)."""
         started_at, start_clock = time.time(), time.perf_counter()
         with self._lock:
             index = self._request_count
@@ -512,7 +414,7 @@ class FakeOpenAIServer:
             message = f"The fake server failed: {type(error).__name__}: {error}"
             self._send(handler, exchange, 500, _error_body(500, message))
 
-    def _route(self, handler: _Handler, exchange: _Exchange, body: Any) -> None:
+    def _route(self, handler: LoopbackHandler, exchange: _Exchange, body: Any) -> None:
         method = exchange.method
         route = exchange.path.rstrip("/")
         if self.api_key is not None and handler.headers.get("Authorization") != (
@@ -544,7 +446,7 @@ class FakeOpenAIServer:
             message = f"Unknown request URL: {method} {exchange.path}."
             self._send(handler, exchange, 404, _error_body(404, message))
 
-    def _assign_faults(self, items: list[tuple[str, str]]) -> tuple[int, str, dict[str, str]]:
+    def assign_faults(self, items: list[tuple[str, str]]) -> tuple[int, str, dict[str, str]]:
         """Count a chat request and choose its request-level and item-level faults."""
         with self._lock:
             number = self._chat_count
@@ -576,17 +478,19 @@ class FakeOpenAIServer:
             self._item_fault_counts.update(item_faults.values())
             return number, fault, item_faults
 
-    def _answer_chat(self, handler: _Handler, exchange: _Exchange, body: dict[str, Any]) -> None:
+    def _answer_chat(
+        self, handler: LoopbackHandler, exchange: _Exchange, body: dict[str, Any]
+    ) -> None:
         messages = body["messages"]
-        items = _requested_items(messages)
-        number, fault, item_faults = self._assign_faults(items)
+        items = requested_items(messages)
+        number, fault, item_faults = self.assign_faults(items)
         exchange.fault = fault
         exchange.item_ids = tuple(item_id for item_id, _ in items)
         exchange.item_faults = item_faults
-        if self.latency_s > 0 and self._stopping.wait(self.latency_s):
+        if self.latency_s > 0 and self.stopping.wait(self.latency_s):
             self._drop(handler, exchange)
             return
-        if fault == "slow" and self._stopping.wait(self.slow_s):
+        if fault == "slow" and self.stopping.wait(self.slow_s):
             self._drop(handler, exchange)
             return
         if fault == "reset":
@@ -603,8 +507,8 @@ class FakeOpenAIServer:
             message = f"Injected fault {fault} on chat request {number}."
             self._send(handler, exchange, status, _error_body(status, message), extra)
             return
-        content, finish_reason = self._rating_content(items, body, fault, item_faults)
-        prompt_tokens = len("".join(_message_text(message) for message in messages)) // 4
+        content, finish_reason = self.rating_content(items, body, fault, item_faults)
+        prompt_tokens = len("".join(message_text(message) for message in messages)) // 4
         completion_tokens = len(content) // 4
         with self._lock:
             self._prompt_tokens += prompt_tokens
@@ -646,7 +550,7 @@ class FakeOpenAIServer:
         }
         self._send(handler, exchange, 200, completion)
 
-    def _rating_content(
+    def rating_content(
         self,
         items: list[tuple[str, str]],
         body: Mapping[str, Any],
@@ -690,7 +594,7 @@ class FakeOpenAIServer:
             return content[: len(content) // 2], "length"
         return content, "stop"
 
-    def _drop(self, handler: _Handler, exchange: _Exchange) -> None:
+    def _drop(self, handler: LoopbackHandler, exchange: _Exchange) -> None:
         """Close the connection without answering."""
         self._record(exchange, 0, None)
         handler.close_connection = True
@@ -699,7 +603,7 @@ class FakeOpenAIServer:
 
     def _send(
         self,
-        handler: _Handler,
+        handler: LoopbackHandler,
         exchange: _Exchange,
         status: int,
         payload: Mapping[str, Any],

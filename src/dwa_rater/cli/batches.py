@@ -19,7 +19,7 @@ from dwa_rater.batch_api import (
 from dwa_rater.paths import resolve_home
 from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
 
-from .progress import RunDisplay
+from .progress import RunDisplay, output_console
 
 app = typer.Typer(
     name="batches",
@@ -82,7 +82,7 @@ def status(out: OutOption = Path("out/ratings.csv")) -> None:
             str(counts.get("failed", "-")),
             "yes" if part.ingested else "no",
         )
-    console = Console()
+    console = output_console()
     console.print(table)
     for part in report.parts:
         for error in part.errors:
@@ -116,7 +116,7 @@ def resume(
             wait=wait,
             on_progress=display.update,
         )
-    print_outcome(outcome, Console())
+    print_outcome(outcome, output_console())
     if outcome.run.progress.failed:
         raise typer.Exit(code=1)
 
@@ -135,7 +135,7 @@ def cancel(
         prompts_dir=prompts_dir,
         wait=wait,
     )
-    console = Console()
+    console = output_console()
     if outcome is None:
         console.print("another process drives these batches; it was asked to cancel them")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from types import TracebackType
 
@@ -9,6 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from dwa_rater.rating import Progress as RunProgress
+
+
+def output_console() -> Console:
+    """stdout for tables: the terminal's width, or a wide page when piped to a file or a log
+    (rich would otherwise wrap tables at 80 columns and cut their headers)."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _format_eta(seconds: float | None) -> str:

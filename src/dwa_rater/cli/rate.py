@@ -20,7 +20,7 @@ from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.schemas import Item
 
 from .batches import print_outcome
-from .progress import RunDisplay
+from .progress import RunDisplay, output_console
 
 
 def select(
@@ -184,7 +184,7 @@ def rate(
         },
     )
     cache_dir = resolve_home(os.environ) / "responses"
-    console = Console()
+    console = output_console()
     if batch_api:
         settings = BatchSettings(
             poll_interval_s=poll_interval, max_enqueued_tokens=max_enqueued_tokens

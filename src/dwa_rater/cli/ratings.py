@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dwa_rater.cli.progress import output_console
 from dwa_rater.runs import summarise_ratings
 from dwa_rater.store import read_many_ratings
 
@@ -38,7 +39,7 @@ def show(
 ) -> None:
     """Label distribution per rater, failures, tokens and cost."""
     summary = summarise_ratings(read_many_ratings(files))
-    console = Console()
+    console = output_console()
     _print_frame(console, "raters", summary["per_rater"])
     _print_frame(console, "labels", summary["labels"])
     if len(summary["failures"]):

@@ -73,6 +73,9 @@ class ResponseCache:
                 found[key] = value
         return found
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._cache
+
     def set(self, key: str, value: dict[str, Any]) -> None:
         self._cache.set(key, value)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("DWA_RATER_DATA_DIR", REPO.parent / "shared" / "data"))
+from datadir import DATA_DIR
+
+SHARED_DATA = DATA_DIR
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,23 @@ def _isolated_home(
 ) -> None:
     """Never let a test read or write the user's real cache."""
     monkeypatch.setenv("DWA_RATER_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``DWA_RATER_NO_SKIPS=1`` (set by ``.ci/run``) a skipped test fails the run.
+
+    In CI a skip means a missing install step (no model, no Label Studio, no data), and a run
+    that skips what it cannot do would pass on a machine that lacks something.
+    """
+    if os.environ.get("DWA_RATER_NO_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and session.exitstatus == 0:
+        if reporter is not None:
+            reporter.write_line(
+                f"DWA_RATER_NO_SKIPS=1: {len(skipped)} test(s) skipped; in CI every test must "
+                "run (a skip means a missing install step)",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

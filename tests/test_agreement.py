@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from itertools import combinations
-from pathlib import Path
 
 import krippendorff
 import numpy as np
@@ -18,6 +17,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
+from datadir import DATA_DIR
 from dwa_rater.agreement import (
     BootstrapSpec,
     LabelScale,
@@ -38,7 +38,7 @@ EXACT = 1e-9
 NO_BOOTSTRAP = BootstrapSpec(n_resamples=0)
 # pingouin 0.7 calls a pandas method with a keyword pandas 3.1 deprecates
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = DATA_DIR
 
 
 def long_table(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from datadir import DATA_DIR
 from dwa_rater.catalog import (
     MAX_STATEMENT_CHARS,
     OnetTables,
@@ -27,7 +28,7 @@ from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.schemas import Item
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "onet_mini"
-REAL_ONET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "onet"
+REAL_ONET = DATA_DIR / "onet"
 
 TABLE_FILES = (
     "DWA Reference.txt",
@@ -48,7 +49,7 @@ UNLINKED_DWAS = {
 @pytest.fixture(scope="module")
 def real_onet() -> Path:
     if not (REAL_ONET / "DWA Reference.txt").is_file():
-        pytest.skip(f"reference data not found at {REAL_ONET} (../shared/data/onet)")
+        pytest.skip(f"reference data not found at {REAL_ONET} (set DWA_RATER_DATA_DIR)")
     return REAL_ONET
 
 

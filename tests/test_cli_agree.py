@@ -11,10 +11,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.cli.agree import register
 from dwa_rater.errors import DataError
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = DATA_DIR
 PAIR_KEYS = {
     "rater_a", "rater_b", "n", "percent_agreement", "cohen_kappa", "weighted_kappa_linear",
     "weighted_kappa_quadratic", "krippendorff_alpha_nominal", "krippendorff_alpha_ordinal",

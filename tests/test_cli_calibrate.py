@@ -11,11 +11,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.calibration import SCORE_COLUMNS
 from dwa_rater.cli.calibrate import register
 from dwa_rater.errors import DataError
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = DATA_DIR
 LABELS = ("E0", "E1", "E2")
 
 

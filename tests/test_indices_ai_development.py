@@ -12,6 +12,7 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.cli.indices import register
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.ai_development import (
@@ -25,7 +26,7 @@ from dwa_rater.indices.ai_development import (
     rank_sensitivity,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = DATA_DIR
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.cli.onet import register
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.onet import (
@@ -30,7 +31,7 @@ from dwa_rater.indices.published import (
 )
 from dwa_rater.indices.scores import dwa_scores, read_score_input
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = DATA_DIR
 
 DWA_A = "4.A.1.a.1.I01.D01"
 DWA_B = "4.A.1.a.1.I01.D02"

@@ -10,6 +10,7 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.cli.indices import register
 from dwa_rater.errors import DataError
 from dwa_rater.indices.published import load_crosswalks
@@ -20,7 +21,7 @@ from dwa_rater.indices.remote_work import (
     teleworkability_onetsoc2019,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = DATA_DIR
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.cli.postings import register
 from dwa_rater.errors import DataError
 from dwa_rater.indices.postings import (
@@ -25,7 +26,7 @@ from dwa_rater.indices.postings import (
     write_postings,
 )
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "postings_cn"
+SAMPLES = DATA_DIR / "postings_cn"
 
 HEADER = (
     "posting_id,date,city_code,city_name,occupation_category,title,description,"

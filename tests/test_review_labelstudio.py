@@ -29,6 +29,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from datadir import DATA_DIR
 from dwa_rater.catalog import OnetTables, load_onet
 from dwa_rater.cli.review import register
 from dwa_rater.errors import ReviewError
@@ -49,7 +50,7 @@ from dwa_rater.store import read_ratings, write_ratings
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "labelstudio.sh"
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = DATA_DIR
 CHROMIUM = Path("/usr/bin/chromium")
 RATERS = ("gpt-4o-mini", "llama-3.1-8b", "qwen2.5-7b")
 EVIL = "<script>alert(1)</script> & <b>bold</b>"

@@ -29,6 +29,12 @@ from dwa_rater.llm.client import Endpoint
 from dwa_rater.llm.ratelimit import RateLimiter
 from dwa_rater.llm.response import batch_model, schema_sha256, split_valid
 from dwa_rater.llm.retry import RetryPolicy, describe, is_fatal, is_transient, root_cause
+from dwa_rater.llm.watchdog import (
+    ConnectionBreaker,
+    HealthCheck,
+    first_problem,
+    is_connection_failure,
+)
 from dwa_rater.prompts import Prompt, render_user_message
 from dwa_rater.schemas import Item, RatingRecord
 from dwa_rater.store import RatingsJournal
@@ -274,6 +280,22 @@ class _FatalEndpointError(Exception):
         self.error = error
 
 
+class _RunStopped(Exception):
+    """Internal: the run cannot go on (its server died, its endpoint is unreachable)."""
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The first exception inside a (possibly nested) exception group of task groups."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+#: Seconds between two polls of the health checks.
+HEALTH_POLL_S = 0.2
+
+
 class RatingEngine:
     """Runs the units of several raters concurrently, each within its own limits."""
 
@@ -286,6 +308,7 @@ class RatingEngine:
         retry: RetryPolicy | None = None,
         on_progress: ProgressCallback | None = None,
         rng_seed: int | None = None,
+        health_checks: Sequence[HealthCheck] = (),
     ) -> None:
         self.cache = cache
         self.journal = journal
@@ -293,6 +316,8 @@ class RatingEngine:
         self.retry = retry or RetryPolicy()
         self.on_progress = on_progress
         self.progress = Progress()
+        self.health_checks = tuple(health_checks)
+        self._breakers: dict[str, ConnectionBreaker] = {}
         self._rng = random.Random(rng_seed)
 
     # -- records -------------------------------------------------------------------------
@@ -347,18 +372,46 @@ class RatingEngine:
             work.append((plan, units))
         self._notify()
         try:
-            async with asyncio.TaskGroup() as group:
-                for plan, units in work:
-                    name = model_names.get(plan.spec.name, plan.spec.model)
-                    endpoint = endpoints.get(plan.spec.name)
-                    group.create_task(self._rate_rater(plan, units, endpoint, name))
+            async with asyncio.TaskGroup() as outer:
+                watcher = outer.create_task(self._watch()) if self.health_checks else None
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        for plan, units in work:
+                            name = model_names.get(plan.spec.name, plan.spec.model)
+                            endpoint = endpoints.get(plan.spec.name)
+                            group.create_task(self._rate_rater(plan, units, endpoint, name))
+                finally:
+                    if watcher is not None:
+                        watcher.cancel()
+        except* _RunStopped as stops:
+            raise EndpointError(str(_first_leaf(stops))) from None
         except* _FatalEndpointError as failures:
-            first = failures.exceptions[0]
-            raise EndpointError(str(first)) from None
+            raise EndpointError(str(_first_leaf(failures))) from None
         except* DwaRaterError as failures:
             # One clear error for the CLI rather than an exception group.
-            raise failures.exceptions[0] from None
+            raise _first_leaf(failures) from None
         return self.progress
+
+    async def _watch(self) -> None:
+        """Poll the health checks; stop the run (cancelling requests in flight) on a problem."""
+        while True:
+            reason = first_problem(self.health_checks)
+            if reason:
+                raise _RunStopped(reason)
+            await asyncio.sleep(HEALTH_POLL_S)
+
+    def _connection_failed(self, endpoint: Endpoint, error: BaseException) -> None:
+        """Count a failed connection; raise :class:`_RunStopped` once the breaker trips."""
+        breaker = self._breakers.setdefault(endpoint.base_url, ConnectionBreaker())
+        if not breaker.failure():
+            return
+        reason = first_problem(self.health_checks)
+        if reason is None:
+            reason = (
+                f"cannot reach {endpoint.base_url}: {breaker.consecutive} requests in a row "
+                f"failed ({describe(error)})"
+            )
+        raise _RunStopped(reason)
 
     async def _rate_rater(
         self, plan: RaterPlan, units: list[Unit], endpoint: Endpoint | None, model_name: str
@@ -417,12 +470,15 @@ class RatingEngine:
                 limiter.settle(estimated, 0)
                 if is_fatal(error):
                     raise _FatalEndpointError(spec.name, error) from error
+                if is_connection_failure(error):
+                    self._connection_failed(endpoint, error)
                 if is_transient(error) and attempt < policy.max_attempts:
                     self.progress.retries += 1
                     await asyncio.sleep(policy.wait_seconds(attempt, error, self._rng))
                     continue
                 raise
             latency = time.monotonic() - began
+            self._breakers.setdefault(endpoint.base_url, ConnectionBreaker()).success()
             usage = getattr(parsed, "_total_usage", None) or getattr(completion, "usage", None)
             prompt_tokens, completion_tokens = self._count_usage(spec, usage)
             limiter.settle(estimated, prompt_tokens + completion_tokens)
@@ -461,7 +517,7 @@ class RatingEngine:
                 parsed, prompt_tokens, completion_tokens, latency = await self._send(
                     plan, pending, endpoint, limiter, model_name
                 )
-            except _FatalEndpointError:
+            except (_FatalEndpointError, _RunStopped):
                 raise
             except Exception as error:
                 if isinstance(error, IncompleteOutputException) and len(pending) > 1:

@@ -302,6 +302,8 @@ def _run_with_endpoints(
             log = paths.manifests / f"{run_id}.embedded-server.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             local = stack.enter_context(LocalModelServer(log_path=log))
+            # A server that dies mid-run (a native crash, the OOM killer) stops the run at once.
+            engine.health_checks = (*engine.health_checks, local.exit_reason)
         endpoints: dict[str, Endpoint] = {}
         for plan in plans:
             if plan.spec.name not in needed:

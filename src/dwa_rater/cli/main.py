@@ -45,6 +45,16 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """True for click's and typer's usage exceptions (unknown option, missing argument, ...).
+
+    typer before 0.22 raises ``click.exceptions.ClickException``; later releases raise their
+    vendored ``typer._click`` copies. Both carry ``show()`` and an integer ``exit_code``, so the
+    test is by shape rather than by one module's class.
+    """
+    return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
+
+
 def main() -> None:
     """Entry point: run the app; a ``DwaRaterError`` becomes ``error: ...`` and exit code 2."""
     signal.signal(signal.SIGTERM, _terminate)
@@ -61,14 +71,12 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted; finished ratings are kept", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]  # usage line, hint, message
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]  # 2 for usage errors
         raise
     if isinstance(code, int) and code:
         if code == 130:

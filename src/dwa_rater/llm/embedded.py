@@ -112,6 +112,7 @@ class LocalModelServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self.startup_s: float | None = None
+        self._exit_reason: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -147,6 +148,8 @@ class LocalModelServer:
                 str(self.n_ctx),
                 "--n-threads",
                 str(self.n_threads),
+                "--parent-pid",
+                str(os.getpid()),
             ]
             with contextlib.ExitStack() as stack:
                 log = (
@@ -182,6 +185,32 @@ class LocalModelServer:
                     return True
             time.sleep(0.2)
         return False
+
+    def exit_reason(self) -> str | None:
+        """None while the server runs; once its process has ended, one line saying how.
+
+        Used as the engine's health check: the line names the exit code or signal and the log.
+        The log gets the same line, so it is never empty after a crash.
+        """
+        if self._exit_reason is not None:
+            return self._exit_reason
+        process = self.process
+        if process is None:
+            return None
+        code = process.poll()
+        if code is None:
+            return None
+        how = f"exit code {code}"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                how = f"signal {signal.Signals(-code).name}"
+        reason = "the embedded model server stopped (" + how + ")"
+        if self.log_path is not None:
+            with contextlib.suppress(OSError), open(self.log_path, "a", encoding="utf-8") as log:
+                log.write(f"\n[dwa-rater] {reason} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+            reason += f"; see {self.log_path}"
+        self._exit_reason = reason
+        return reason
 
     def stop(self) -> None:
         process, self.process = self.process, None

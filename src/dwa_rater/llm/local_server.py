@@ -13,7 +13,15 @@ subprocess (see :mod:`dwa_rater.llm.embedded`).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import faulthandler
 import json
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -91,6 +99,34 @@ def build_app(model_path: str, alias: str, n_ctx: int, n_threads: int) -> ASGIAp
     return JsonSchemaShim(app)
 
 
+#: Linux ``prctl`` option: deliver a signal to this process when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Make this process end when ``parent_pid`` (the ``dwa-rater`` process) ends.
+
+    The server runs in its own session (so that it can be stopped as a group), which also
+    means a SIGKILLed parent would leave it running. On Linux the kernel sends SIGTERM on the
+    parent's death (``PR_SET_PDEATHSIG``); everywhere, a daemon thread also watches the parent
+    pid and exits when it is re-parented. Exits at once if the parent is already gone.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="path of the GGUF file")
@@ -99,7 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--n-threads", type=int, default=2)
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process ends")
     args = parser.parse_args(argv)
+    # A native crash (e.g. an instruction the CPU or VM refuses) then leaves a trace in the log.
+    faulthandler.enable()
+    if args.parent_pid is not None:
+        exit_with_parent(args.parent_pid)
 
     import uvicorn
 

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 
 from dwa_rater import __version__, catalog
-from dwa_rater.errors import DataError, DwaRaterError, ReviewError
+from dwa_rater.errors import DataError, DwaRaterError, EndpointError, ReviewError
 from dwa_rater.rating import ProgressCallback
 from dwa_rater.runs import RunResult, execute_run
-from dwa_rater.store import read_many_ratings, write_ratings
+from dwa_rater.store import ok_ratings, read_many_ratings, read_ratings, write_ratings
 from dwa_rater.study.config import StudyConfig
 
 Log = Callable[[str], None]
@@ -190,6 +190,13 @@ def _run_steps(
             tokens=run.progress.prompt_tokens + run.progress.completion_tokens,
             cost_usd=round(run.progress.cost_usd, 6),
         )
+        usable = ok_ratings(read_ratings(paths.ratings)) if paths.ratings.exists() else None
+        if usable is None or usable.empty:
+            # Agreement, calibration and indices on nothing would only dress up a failure.
+            raise EndpointError(
+                f"the rating step produced no usable rating ({run.progress.failed} failed; "
+                f"see {paths.ratings}); nothing else was built"
+            )
         if run.progress.failed:
             result.warnings.append(
                 f"{run.progress.failed} rating(s) failed; run the study again to retry them"

@@ -34,7 +34,7 @@ fi
 # would pick AMX too. Hence a fixed instruction set that every x86-64 CPU since 2013 (Haswell,
 # Zen) has: AVX, AVX2, FMA, F16C, BMI2; no AVX-512, no AMX. DWA_LLAMA_CMAKE_ARGS overrides it.
 LLAMA_VERSION=0.3.36
-LLAMA_CMAKE_ARGS=${DWA_LLAMA_CMAKE_ARGS:-"-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"}
+LLAMA_CMAKE_ARGS=${DWA_LLAMA_CMAKE_ARGS:-"-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"}
 LLAMA_KEY=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-16)
 # The wheel is cached outside the checkout, keyed on version and flags: pip's own wheel cache
 # is keyed on the source archive only, so it would hand back a wheel built with other flags.

@@ -11,8 +11,9 @@ import pytest
 
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
 from dwa_rater.errors import DataError
-from dwa_rater.export import EXPORT_COLUMNS, collect_provenance, export_scores, read_scores
+from dwa_rater.export import EXPORT_COLUMNS, export_scores, read_scores
 from dwa_rater.indices.scores import dwa_scores, read_score_input
+from dwa_rater.provenance import collect_provenance
 from dwa_rater.store import write_ratings
 
 LABELS = ("E0", "E1", "E2")

@@ -31,8 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dwa_rater.embedded_model import EMBEDDED_ENDPOINT, SMOLLM2
 from dwa_rater.errors import ConfigError
-from dwa_rater.llm.embedded import EMBEDDED_ENDPOINT, SMOLLM2
 
 #: Known providers and their OpenAI-compatible base URLs.
 PROVIDERS: dict[str, str | None] = {

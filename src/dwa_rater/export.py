@@ -38,20 +38,22 @@ n_raters        int      LLM raters with a usable label for the item (the human 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dwa_rater.calibration.combine import SCORE_COLUMNS
-from dwa_rater.calibration.files import file_sha256, manifest_path_for
 from dwa_rater.errors import DataError
+from dwa_rater.provenance import (
+    file_sha256,
+    manifest_header,
+    manifest_path_for,
+    write_json_atomic,
+    write_table_atomic,
+)
 
 #: Columns of the exported table, in order, with their type and meaning (see module doc).
 EXPORT_SCHEMA: tuple[tuple[str, str, str], ...] = (
@@ -77,7 +79,6 @@ EXPORT_COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in EXPORT_SCHEMA)
 #: O*NET DWA IDs look like 4.A.1.a.1.I01.D01.
 DWA_ID_PATTERN = re.compile(r"^4\.A\.[0-9A-Za-z.]+\.D\d+$")
 
-_RUN_COLUMNS = ("run_id", "rater", "model", "prompt_name", "prompt_version", "prompt_sha256")
 _SOURCES = {"human", "calibrated", "raw"}
 
 
@@ -88,39 +89,6 @@ class ExportResult:
     provenance: Path
     n_items: int
     warnings: list[str] = field(default_factory=list)
-
-
-def collect_provenance(ratings: pd.DataFrame, paths: Sequence[Path | str]) -> dict[str, Any]:
-    """Every upstream run in ``ratings``: distinct run/rater/model/prompt combinations with row
-    counts, and each run's manifest from a ``runs/`` folder next to one of ``paths``."""
-    frame = ratings.copy()
-    for column in _RUN_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = pd.NA
-    keys = frame[list(_RUN_COLUMNS)].astype("string").fillna("")
-    counted = keys.groupby(list(_RUN_COLUMNS), sort=True).size().reset_index(name="n_rows")
-    runs = [
-        {**{c: (row[c] or None) for c in _RUN_COLUMNS}, "n_rows": int(row["n_rows"])}
-        for _, row in counted.iterrows()
-    ]
-    folders = list(dict.fromkeys(Path(p).resolve().parent / "runs" for p in paths))
-    manifests: dict[str, Any] = {}
-    missing: list[str] = []
-    for run_id in sorted({str(r["run_id"]) for r in runs if r["run_id"]}):
-        found = next(
-            (f / f"{run_id}.json" for f in folders if (f / f"{run_id}.json").is_file()), None
-        )
-        if found is None:
-            missing.append(run_id)
-            continue
-        try:
-            manifests[run_id] = {
-                "path": str(found),
-                "manifest": json.loads(found.read_text(encoding="utf-8")),
-            }
-        except (OSError, json.JSONDecodeError) as exc:
-            manifests[run_id] = {"path": str(found), "error": f"unreadable manifest: {exc}"}
-    return {"runs": runs, "manifests": manifests, "missing_manifests": missing}
 
 
 def read_scores(path: Path) -> pd.DataFrame:
@@ -172,19 +140,11 @@ def export_table(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return table[list(EXPORT_COLUMNS)], notes
 
 
-def _write_atomic(path: Path, writer: Any) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    writer(temporary)
-    os.replace(temporary, path)
-
-
 def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
     """Write ``dwa_scores.csv``, ``dwa_scores.parquet`` and ``provenance.json`` into ``out_dir``.
 
     Needs the ``<SCORES>.manifest.json`` that ``calibrate`` wrote (it lists the upstream runs).
     """
-    from dwa_rater import __version__
-
     scores_path = Path(scores_path)
     scores = read_scores(scores_path)
     manifest_path = manifest_path_for(scores_path)
@@ -207,12 +167,10 @@ def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
     csv_path = out_dir / "dwa_scores.csv"
     parquet_path = out_dir / "dwa_scores.parquet"
     provenance_path = out_dir / "provenance.json"
-    _write_atomic(csv_path, lambda p: table.to_csv(p, index=False, lineterminator="\n"))
-    _write_atomic(parquet_path, lambda p: table.to_parquet(p, index=False))
+    write_table_atomic(table, csv_path)
+    write_table_atomic(table, parquet_path)
     provenance = {
-        "kind": "dwa_rater DWA score table",
-        "exported_at": datetime.now(UTC).isoformat(),
-        "dwa_rater_version": __version__,
+        **manifest_header("dwa_rater DWA score table", time_key="exported_at"),
         "key": "dwa_id",
         "n_items": len(table),
         "files": {
@@ -245,10 +203,5 @@ def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
         "upstream_runs": manifest.get("provenance", {}),
         "warnings": warnings,
     }
-    _write_atomic(
-        provenance_path,
-        lambda p: Path(p).write_text(
-            json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"
-        ),
-    )
+    write_json_atomic(provenance_path, provenance)
     return ExportResult(csv_path, parquet_path, provenance_path, len(table), warnings)

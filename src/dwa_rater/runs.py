@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import platform
 import secrets
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,6 +28,7 @@ from dwa_rater.llm.client import Endpoint, check_endpoint, connect, resolve_api_
 from dwa_rater.llm.embedded import SMOLLM2, LocalModelServer
 from dwa_rater.llm.retry import RetryPolicy
 from dwa_rater.prompts import DEFAULT_PROMPTS_DIR, load_prompt, parse_rubric_spec
+from dwa_rater.provenance import git_sha, write_json_atomic
 from dwa_rater.rating import (
     DryRunEstimate,
     Progress,
@@ -74,21 +72,6 @@ class RunResult:
 def new_run_id() -> str:
     """Sortable, unique: UTC timestamp plus random hex."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def git_sha(directory: Path) -> str | None:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        if result.returncode == 0:
-            return result.stdout.strip()
-    return None
 
 
 def plan_raters(raters: Sequence[RaterSpec], prompts_dir: Path) -> list[RaterPlan]:
@@ -172,7 +155,7 @@ def run_manifest(
         "run_id": run_id,
         "status": "running",
         "dwa_rater_version": __version__,
-        "git_sha": git_sha(Path(__file__).resolve().parent),
+        "git_sha": git_sha(),
         "python": platform.python_version(),
         "started_at": datetime.now(UTC).isoformat(),
         "out": str(out),
@@ -214,11 +197,8 @@ def finish_manifest(
 
 
 def write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
-    """Write a manifest atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+    """Write a run manifest atomically (temporary file, then rename)."""
+    write_json_atomic(path, manifest)
 
 
 def execute_run(

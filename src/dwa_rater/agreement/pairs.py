@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwa_rater.agreement import metrics as m
+import dwa_rater.agreement.metrics as m
 from dwa_rater.agreement.bootstrap import (
     BootstrapSpec,
     add_intervals,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dwa_rater.agreement import metrics as m
+import dwa_rater.agreement.metrics as m
 from dwa_rater.agreement.bootstrap import BootstrapSpec, add_intervals, resample_indices
 from dwa_rater.agreement.jsonable import to_jsonable
 from dwa_rater.errors import DataError

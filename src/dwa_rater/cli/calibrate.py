@@ -12,6 +12,7 @@ import typer
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
 from dwa_rater.export import export_scores
 from dwa_rater.paths import optional_onet_source
+from dwa_rater.report.calibration import write_calibration_report
 
 
 def _number(value: object) -> str:
@@ -39,9 +40,9 @@ def calibrate(
         ratings,
         out,
         CalibrationOptions(human=human, folds=folds, seed=seed),
-        report_dir=report,
         onet_source=optional_onet_source(onet_dir, os.environ),
     )
+    report_path = write_calibration_report(run.result, report) if report is not None else None
     result = run.result
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -63,8 +64,8 @@ def calibrate(
             )
     typer.echo(f"wrote {run.scores}")
     typer.echo(f"wrote {run.manifest}")
-    if run.report is not None:
-        typer.echo(f"wrote {run.report}")
+    if report_path is not None:
+        typer.echo(f"wrote {report_path}")
 
 
 def export(

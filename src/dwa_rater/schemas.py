@@ -14,9 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 ItemType = Literal["dwa", "task", "custom"]
 RatingStatus = Literal["ok", "failed"]
 
-#: Labels of the exposure rubric (Eloundou et al. 2023 style).
-EXPOSURE_LABELS: tuple[str, ...] = ("E0", "E1", "E2")
-
 
 class Item(BaseModel):
     """One statement to rate: a DWA, an O*NET task, or a user-supplied line.

@@ -1,10 +1,10 @@
 """The label scale agreement is measured on: category order and the numeric code of each label.
 
-Exposure labels are ordered E0 < E2 < E1 (no exposure, exposure with extra software, direct
-exposure). Ordinal statistics (weighted kappa, ordinal alpha, rank correlations) use the order;
-interval statistics (interval alpha, Pearson) use the numeric codes. The codings follow
-Eloundou et al. (2023), "GPTs are GPTs", section 3.3: alpha = E1, beta = E1 + 0.5 * E2,
-gamma = E1 + E2.
+Order and codings come from a rubric's ``[scale]`` (:mod:`dwa_rater.rubric`); the default is the
+``exposure`` rubric's: E0 < E2 < E1 (no exposure, exposure with extra software, direct
+exposure), with the codings of Eloundou et al. (2023), "GPTs are GPTs", section 3.3: alpha = E1,
+beta = E1 + 0.5 * E2, gamma = E1 + E2. Ordinal statistics (weighted kappa, ordinal alpha, rank
+correlations) use the order; interval statistics (interval alpha, Pearson) use the codes.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dwa_rater.errors import ConfigError
+from dwa_rater.prompts import exposure_scale
+from dwa_rater.rubric import RubricScale
 
 Coding = Literal["beta", "alpha", "gamma"]
 
-#: The exposure labels in their default order, lowest exposure first.
-DEFAULT_ORDER: tuple[str, ...] = ("E0", "E2", "E1")
+#: The default rubric's labels in order, lowest exposure first (from its manifest).
+DEFAULT_ORDER: tuple[str, ...] = exposure_scale().order
 
-#: Numeric code of each exposure label under the three codings of Eloundou et al. (2023).
+#: Numeric code of each label under the default rubric's codings (from its manifest).
 CODINGS: dict[str, dict[str, float]] = {
-    "alpha": {"E0": 0.0, "E2": 0.0, "E1": 1.0},
-    "beta": {"E0": 0.0, "E2": 0.5, "E1": 1.0},
-    "gamma": {"E0": 0.0, "E2": 1.0, "E1": 1.0},
+    name: exposure_scale().coding(name) for name in exposure_scale().codings
 }
 
 
@@ -89,30 +89,33 @@ class LabelScale:
 def build_scale(
     order: Sequence[str] | None = None,
     codes: Sequence[float] | None = None,
-    coding: Coding | None = None,
+    coding: str | None = None,
+    rubric: RubricScale | None = None,
 ) -> LabelScale:
     """Make a :class:`LabelScale` from the user's options.
 
-    ``order`` defaults to E0 < E2 < E1. ``codes`` (one per label, in order) and ``coding`` (a
-    named exposure coding) are mutually exclusive. With neither, an exposure scale gets the beta
-    coding and any other scale gets its ranks 0, 1, 2, ... as codes.
+    ``rubric`` (a rubric's scale, default the ``exposure`` rubric's) gives the default order and
+    the named codings. ``codes`` (one per label, in order) and ``coding`` (a coding named in the
+    rubric) are mutually exclusive. With neither, labels of the rubric get its default coding
+    and any other labels get their ranks 0, 1, 2, ... as codes.
     """
-    labels = tuple(label.strip() for label in (order or DEFAULT_ORDER))
+    scale = rubric or exposure_scale()
+    labels = tuple(label.strip() for label in (order or scale.order))
     if codes is not None and coding is not None:
         raise ConfigError("give either numeric codes or a named coding, not both")
     if codes is not None:
         return LabelScale(labels, tuple(float(c) for c in codes), "custom")
-    is_exposure = set(labels) == set(DEFAULT_ORDER)
+    of_rubric = set(labels) == set(scale.order)
     if coding is None:
-        if not is_exposure:
+        if not of_rubric:
             return LabelScale(labels, tuple(float(i) for i in range(len(labels))), "rank")
-        coding = "beta"
-    if coding not in CODINGS:
-        raise ConfigError(f"unknown coding {coding!r} (use beta, alpha or gamma)")
-    if not is_exposure:
+        coding = scale.default_coding
+    if coding not in scale.codings:
+        raise ConfigError(f"unknown coding {coding!r} (use {', '.join(scale.codings)})")
+    if not of_rubric:
         raise ConfigError(
-            f"the {coding} coding is defined for the labels E0, E1, E2, not {','.join(labels)}; "
-            "give numeric codes instead"
+            f"the {coding} coding is defined for the labels {', '.join(scale.labels)}, not "
+            f"{','.join(labels)}; give numeric codes instead"
         )
-    table = CODINGS[coding]
+    table = scale.coding(coding)
     return LabelScale(labels, tuple(table[label] for label in labels), coding)

@@ -34,23 +34,24 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.prompts import exposure_scale
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: Class order used by every array in the calibration package.
-LABELS: tuple[str, ...] = ("E0", "E1", "E2")
+_SCALE = exposure_scale()
 
-#: Code of each class (in :data:`LABELS` order) under the three exposure codings of Eloundou,
-#: Manning, Mishkin & Rock (2023), "GPTs are GPTs", section 3.3.
+#: Class order used by every array in the calibration package (the exposure rubric's labels).
+LABELS: tuple[str, ...] = _SCALE.labels
+
+#: Code of each class (in :data:`LABELS` order) under the exposure rubric's codings (Eloundou,
+#: Manning, Mishkin & Rock 2023, "GPTs are GPTs", section 3.3), from its manifest.
 CODES: dict[str, FloatArray] = {
-    "alpha": np.array([0.0, 1.0, 0.0]),
-    "beta": np.array([0.0, 1.0, 0.5]),
-    "gamma": np.array([0.0, 1.0, 1.0]),
+    name: np.array([_SCALE.coding(name)[label] for label in LABELS]) for name in _SCALE.codings
 }
 
 #: Ordinal position of each class in :data:`LABELS` order (E0 < E2 < E1), for weighted kappa.
-ORDINAL_POSITION: IntArray = np.array([0, 2, 1])
+ORDINAL_POSITION: IntArray = np.array([_SCALE.position(label) for label in LABELS])
 
 #: Names of the columns of :meth:`RaterEvidence.features`.
 FEATURE_NAMES: tuple[str, ...] = (

@@ -25,13 +25,12 @@ from pathlib import Path
 import pandas as pd
 
 from dwa_rater.errors import DataError
+from dwa_rater.prompts import exposure_scale
 from dwa_rater.store import ok_ratings, read_ratings
 
 #: Label -> value, per coding (Eloundou et al. 2023). Columns of the score table, in this order.
 EXPOSURE_CODINGS: Mapping[str, Mapping[str, float]] = {
-    "alpha": {"E0": 0.0, "E1": 1.0, "E2": 0.0},
-    "beta": {"E0": 0.0, "E1": 1.0, "E2": 0.5},
-    "gamma": {"E0": 0.0, "E1": 1.0, "E2": 1.0},
+    name: exposure_scale().coding(name) for name in exposure_scale().codings
 }
 
 #: Columns of the score table returned by :func:`dwa_scores`.

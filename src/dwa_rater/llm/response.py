@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dwa_rater.prompts import PromptOutput
-from dwa_rater.schemas import EXPOSURE_LABELS
 
 #: Scores are asked for on this grid: grammar back-ends do not enforce minimum/maximum.
 SCORE_GRID: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(21))
@@ -34,7 +33,7 @@ class ExposureRating(BaseModel):
 
     id: str
     rationale: str = Field(min_length=1, max_length=400)
-    label: str = Field(pattern=r"^E[012]$")
+    label: str = Field(min_length=1)  # checked against the rubric's labels in split_valid
     score: float = Field(ge=0.0, le=1.0)
 
 
@@ -57,8 +56,8 @@ def item_schema(output: PromptOutput, ids: Sequence[str] | None = None) -> dict[
         "id": {"type": "string", "enum": list(ids)} if ids else {"type": "string"},
         "rationale": {"type": "string", "pattern": RATIONALE_PATTERN},
     }
-    if output == "exposure":
-        properties["label"] = {"type": "string", "enum": list(EXPOSURE_LABELS)}
+    if output.kind == "exposure":
+        properties["label"] = {"type": "string", "enum": list(output.labels)}
     properties["score"] = {"type": "number", "enum": list(SCORE_GRID)}
     return {
         "type": "object",
@@ -119,7 +118,8 @@ def split_valid(
     An id counts only if it comes back exactly once with a valid rating; unknown ids are
     ignored, duplicated ids count as missing (which answer would be the right one?).
     """
-    model = ITEM_MODELS[output]
+    model = ITEM_MODELS[output.kind]
+    allowed = set(output.labels)
     counts: dict[str, int] = {}
     for entry in batch.ratings:
         key = str(entry.get("id", ""))
@@ -132,10 +132,16 @@ def split_valid(
         if key not in wanted or counts[key] != 1:
             continue
         try:
-            valid[key] = model.model_validate({**entry, "id": key})
+            rating = model.model_validate({**entry, "id": key})
         except ValidationError as exc:
             first = exc.errors()[0]
             problems[key] = f"invalid {'.'.join(map(str, first['loc']))}: {first['msg']}"
+            continue
+        label = getattr(rating, "label", None)
+        if label is not None and label not in allowed:
+            problems[key] = f"invalid label: {label!r} is not one of {sorted(allowed)}"
+            continue
+        valid[key] = rating
     for key in requested:
         if key in valid or key in problems:
             continue

@@ -23,7 +23,8 @@ import pandas as pd
 
 from dwa_rater.catalog import OnetTables, example_occupations
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.schemas import EXPOSURE_LABELS
+from dwa_rater.prompts import exposure_scale
+from dwa_rater.rubric import RubricScale
 from dwa_rater.store import ok_ratings
 
 ReviewMode = Literal["blind", "assisted"]
@@ -48,29 +49,18 @@ class LabelDefinition:
     definition: str
 
 
+def label_definitions(scale: RubricScale | None = None) -> tuple[LabelDefinition, ...]:
+    """A rubric's labels as annotators see them (default: the exposure rubric), in the order
+    the model answers them; names and definitions come from the rubric's manifest."""
+    scale = scale or exposure_scale()
+    return tuple(
+        LabelDefinition(label, scale.name_of(label), scale.definitions.get(label, ""))
+        for label in scale.labels
+    )
+
+
 #: The exposure rubric (prompts/exposure/v1) in the annotators' words.
-RUBRIC: tuple[LabelDefinition, ...] = (
-    LabelDefinition(
-        "E0",
-        "no exposure",
-        "An LLM cannot cut the time this activity takes by half at the same quality: physical "
-        "or manual work, work that needs presence or touch, in-person work with people, or "
-        "activities where an LLM adds little.",
-    ),
-    LabelDefinition(
-        "E1",
-        "direct exposure",
-        "An LLM alone, used through a simple chat interface, cuts the time by at least half at "
-        "the same quality: writing, editing, summarising, translating, answering questions "
-        "from text, drafting code.",
-    ),
-    LabelDefinition(
-        "E2",
-        "exposure with LLM-based software",
-        "The LLM alone would not halve the time, but software built on top of an LLM (with "
-        "tools, data access, retrieval or image understanding) would.",
-    ),
-)
+RUBRIC: tuple[LabelDefinition, ...] = label_definitions()
 SCORE_DEFINITION = (
     "Score from 0 to 1: how much of the activity an LLM or LLM-based software could do "
     "(0 = nothing, 1 = all of it), in steps of 0.05."
@@ -96,7 +86,7 @@ def _check_mode(mode: str) -> None:
         raise ConfigError(f"unknown review mode {mode!r} (use {' or '.join(REVIEW_MODES)})")
 
 
-def build_label_config(mode: ReviewMode) -> str:
+def build_label_config(mode: ReviewMode, scale: RubricScale | None = None) -> str:
     """The Label Studio labelling config (XML) for a review project in ``mode``.
 
     Controls: ``label`` (single radio E0/E1/E2, hotkeys 1/2/3, required), ``score`` (Number,
@@ -104,9 +94,10 @@ def build_label_config(mode: ReviewMode) -> str:
     key that carries model output. The text is deterministic, so its SHA-256 identifies it.
     """
     _check_mode(mode)
-    labels = [definition.label for definition in RUBRIC]
-    if tuple(labels) != EXPOSURE_LABELS:
-        raise ConfigError(f"rubric labels {labels} differ from {list(EXPOSURE_LABELS)}")
+    definitions = label_definitions(scale)
+    labels = [definition.label for definition in definitions]
+    if len(labels) > 9:
+        raise ConfigError(f"a rubric with {len(labels)} labels has more than the 9 hotkeys")
     root = ET.Element("View")
     ET.SubElement(root, "Style").text = _STYLE
     card = ET.SubElement(root, "View", className="dwa-card")
@@ -118,7 +109,8 @@ def build_label_config(mode: ReviewMode) -> str:
         ET.SubElement(models, "Header", value="LLM ratings: $disagreement", size="6")
         ET.SubElement(models, "HyperText", name="raters", value="$raters_html", inline="true")
     answer = ET.SubElement(root, "View", className="dwa-answer")
-    ET.SubElement(answer, "Header", value="Exposure label (keys 1, 2, 3)", size="6")
+    keys = ", ".join(str(n) for n in range(1, len(labels) + 1))
+    ET.SubElement(answer, "Header", value=f"Exposure label (keys {keys})", size="6")
     choices = ET.SubElement(
         answer,
         "Choices",
@@ -127,9 +119,9 @@ def build_label_config(mode: ReviewMode) -> str:
         choice="single-radio",
         showInline="true",
         required="true",
-        requiredMessage="Choose E0, E1 or E2.",
+        requiredMessage="Choose " + ", ".join(labels[:-1]) + f" or {labels[-1]}.",
     )
-    for hotkey, definition in enumerate(RUBRIC, start=1):
+    for hotkey, definition in enumerate(definitions, start=1):
         ET.SubElement(
             choices,
             "Choice",

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.schemas import EXPOSURE_LABELS
+from dwa_rater.prompts import exposure_scale
 from dwa_rater.store import ok_ratings, read_many_ratings
 
 #: Reasons in order of priority; an item's ``reason`` is the first that applies.
@@ -77,7 +77,7 @@ class SelectionRule:
 
 
 def _label_order(label: str) -> tuple[int, str]:
-    known = {name: i for i, name in enumerate(EXPOSURE_LABELS)}
+    known = {name: i for i, name in enumerate(exposure_scale().labels)}
     return (known.get(label, len(known)), label)
 
 

@@ -565,12 +565,17 @@ class FakeOpenAIServer(LoopbackServer):
         temperature = body.get("temperature", 1.0)
         seed = body.get("seed")
         ids = {item_id for item_id, _ in items}
+        # A rubric with other labels than E0/E1/E2: answer with its labels, E0/E1/E2 mapped
+        # onto the schema's enum by position.
+        enum = _label_enum(body)
+        rename = dict(zip(LABELS, enum, strict=False)) if enum and set(enum) != set(LABELS) else {}
         ratings: list[dict[str, Any]] = []
         for item_id, text in items:
             kind = item_faults.get(item_id)
             if kind == "drop":
                 continue
             label, score = self.rating_for(text, temperature=temperature, seed=seed)
+            label = rename.get(label, label)
             entry: dict[str, Any] = {
                 "id": _unknown_id(ids) if kind == "unknown" else item_id,
                 "rationale": f"Fake rationale: {label} for {_CONTEXT_SUFFIX.sub('', text)[:80]}",
@@ -643,6 +648,17 @@ class FakeOpenAIServer(LoopbackServer):
         )
         with self._lock:
             self._records.append(record)
+
+
+def _label_enum(body: Mapping[str, Any]) -> list[str]:
+    """The label enum of the requested JSON schema, if the request carries one."""
+    response_format = body.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    try:
+        item = schema["properties"]["ratings"]["items"]
+        return [str(v) for v in item["properties"]["label"]["enum"]]
+    except (KeyError, TypeError):
+        return []
 
 
 def _check_fault_kind(kind: str, where: str) -> None:

@@ -178,3 +178,22 @@ def test_agree_scores_compares_two_tables(app, tmp_path: Path) -> None:
     assert {"pearson", "spearman", "kendall", "mean_difference"} <= set(document["ci"])
     assert document["pearson"] > 0.8
     assert "<img" in (tmp_path / "rep" / "score_agreement.html").read_text()
+
+
+def test_measure_is_the_option_and_coding_its_hidden_old_name(app, tmp_path: Path) -> None:
+    ratings = write_ratings(tmp_path / "r.csv", {"gpt": 1, "qwen": 1}, 3, ITEMS)
+    results = {}
+    for option in ("--measure", "--coding"):
+        out = tmp_path / f"{option.strip('-')}.json"
+        result = CliRunner().invoke(
+            app, ["agree", str(ratings), option, "alpha", "--json", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        results[option] = json.loads(out.read_text(encoding="utf-8"))
+    assert results["--measure"]["scale"] == results["--coding"]["scale"]
+    assert results["--measure"]["scale"]["coding"] == "alpha"
+    clash = CliRunner().invoke(
+        app, ["agree", str(ratings), "--measure", "beta", "--coding", "alpha", "--json", "x.json"]
+    )
+    assert clash.exit_code != 0 and "contradicts" in str(clash.exception)
+    assert "--coding" not in CliRunner().invoke(app, ["agree", "--help"]).output

@@ -15,8 +15,8 @@ from dwa_rater.agreement import (
     compare_score_files,
     write_text,
 )
-from dwa_rater.agreement.scale import Coding
 from dwa_rater.agreement.tables import Collapse
+from dwa_rater.cli.options import measure_option
 from dwa_rater.paths import optional_onet_source
 from dwa_rater.report.agreement import write_agreement_report, write_score_comparison_report
 
@@ -60,9 +60,14 @@ def agree(
     codes: Annotated[
         str | None, typer.Option("--codes", help="Numeric code per label in --order, e.g. 0,0.5,1.")
     ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure", help="Coding of the labels: the rubric's default (beta), alpha or gamma."
+        ),
+    ] = None,
     coding: Annotated[
-        Coding | None,
-        typer.Option("--coding", help="Exposure coding: beta (default), alpha or gamma."),
+        str | None, typer.Option("--coding", hidden=True, help="Old name of --measure.")
     ] = None,
     collapse: Annotated[
         Collapse,
@@ -85,7 +90,7 @@ def agree(
     ] = 0.95,
 ) -> None:
     """Agreement between raters: pairs, all raters, self-consistency, groups."""
-    scale = build_scale(_split(order), _numbers(codes), coding)
+    scale = build_scale(_split(order), _numbers(codes), measure_option(measure, coding))
     result = agree_files(
         files,
         scale,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from dwa_rater.cli.options import measure_option
 from dwa_rater.indices.ai_development import Method, ai_development_from_file, write_ai_development
 from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
 from dwa_rater.paths import resolve_data_dir
@@ -69,7 +70,12 @@ def remote_work(
             "--weights", help="onetsoc_code, weight[, period]: posting or employment counts."
         ),
     ] = None,
-    column: Annotated[str, typer.Option("--column", help="LLM index column.")] = "beta",
+    measure: Annotated[
+        str | None, typer.Option("--measure", help="LLM index column (default beta).")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", hidden=True, help="Old name of --measure.")
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Reference data root (telework/, crosswalks/)."),
@@ -77,7 +83,10 @@ def remote_work(
 ) -> None:
     """Dingel-Neiman remote-work index vs the LLM occupation index."""
     result = remote_work_from_files(
-        occupations, resolve_data_dir(data_dir, os.environ), column, weights
+        occupations,
+        resolve_data_dir(data_dir, os.environ),
+        measure_option(measure, column) or "beta",
+        weights,
     )
     paths = write_remote_work(result, out)
     typer.echo(result.correlations.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

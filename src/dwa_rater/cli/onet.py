@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dwa_rater.cli.options import measure_option
 from dwa_rater.indices.onet import Weighting, occupation_index_from_files
 from dwa_rater.indices.published import compare_files, write_with_attribution
 from dwa_rater.paths import resolve_data_dir, resolve_onet_source
@@ -60,13 +61,19 @@ def compare(
         Path, typer.Option("--occupations", help="Occupation table keyed by onetsoc_code.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Comparison table to write (CSV).")],
-    column: Annotated[str, typer.Option("--column", help="Score column to compare.")] = "beta",
+    measure: Annotated[
+        str | None, typer.Option("--measure", help="Score column to compare (default beta).")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", hidden=True, help="Old name of --measure.")
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="Reference data root (exposure/, crosswalks/)."),
     ] = None,
 ) -> None:
     """Correlate an occupation score with published AI-exposure and telework measures."""
+    column = measure_option(measure, column) or "beta"
     table = compare_files(occupations, column, resolve_data_dir(data_dir, os.environ))
     sidecar = write_with_attribution(table, out)
     shown = table[["measure", "n_matched", "pearson", "spearman", "kendall"]]

@@ -57,7 +57,7 @@ def llama_direct_same_requests(items: list) -> tuple[float, float]:
     from dwa_rater.prompts import load_prompt, render_user_message
 
     prompt = load_prompt("exposure")
-    schema = batch_model("exposure", ["1"]).model_json_schema()
+    schema = batch_model(prompt.output, ["1"]).model_json_schema()
     model = Llama(model_path=str(locate_model()), n_ctx=4096, n_threads=2, verbose=False)
     tokens = 0
     start = time.perf_counter()

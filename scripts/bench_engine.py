@@ -101,7 +101,7 @@ def bare_instructor_cpu_per_request(base_url: str, n: int) -> float:
         {"role": "system", "content": prompt.system},
         {"role": "user", "content": render_user_message(prompt, [("1", item)])},
     ]
-    model = batch_model("exposure", ["1"])
+    model = batch_model(prompt.output, ["1"])
     client.chat.completions.create(model="m", messages=messages, response_model=model)
     start = time.process_time()
     for _ in range(n):

@@ -99,7 +99,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 #: How the non-human items were scored.
-Method = Literal["calibrated", "latent_class", "single_rater_pass_through", "human_only"]
+CalibrationMethod = Literal["calibrated", "latent_class", "single_rater_pass_through", "human_only"]
 
 _BOOTSTRAP_CELLS = 1_000_000  # bootstrap chunk size: replicates x items x raters x classes
 
@@ -155,7 +155,7 @@ class CalibrationResult:
     """Everything :func:`calibrate_ratings` decided and computed (see :meth:`summary`)."""
 
     scores: pd.DataFrame
-    method: Method
+    method: CalibrationMethod
     options: CalibrationOptions
     raters: tuple[str, ...]
     evidence: RaterEvidence | None = None

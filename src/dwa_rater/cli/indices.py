@@ -12,7 +12,11 @@ from typing import Annotated
 import typer
 
 from dwa_rater.cli.options import measure_option
-from dwa_rater.indices.ai_development import Method, ai_development_from_file, write_ai_development
+from dwa_rater.indices.ai_development import (
+    AiIndexMethod,
+    ai_development_from_file,
+    write_ai_development,
+)
 from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
 from dwa_rater.paths import resolve_data_dir
 
@@ -29,7 +33,7 @@ def ai_dev(
     ],
     out: Annotated[Path, typer.Option("--out", help="Scores to write (CSV).")],
     method: Annotated[
-        Method, typer.Option("--method", help="minmax, zscore, entropy, pca or rank.")
+        AiIndexMethod, typer.Option("--method", help="minmax, zscore, entropy, pca or rank.")
     ] = "minmax",
     weights: Annotated[
         str | None,

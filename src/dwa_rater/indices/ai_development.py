@@ -39,13 +39,13 @@ from scipy import stats
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.report.html import HtmlReport
 
-Method = Literal["minmax", "zscore", "entropy", "pca", "rank"]
+AiIndexMethod = Literal["minmax", "zscore", "entropy", "pca", "rank"]
 Normalisation = Literal["minmax", "zscore", "rank"]
 
-METHODS: tuple[Method, ...] = ("minmax", "zscore", "entropy", "pca", "rank")
+METHODS: tuple[AiIndexMethod, ...] = ("minmax", "zscore", "entropy", "pca", "rank")
 
 #: Normalisation each method applies before weighting.
-METHOD_NORMALISATION: dict[Method, Normalisation] = {
+METHOD_NORMALISATION: dict[AiIndexMethod, Normalisation] = {
     "minmax": "minmax",
     "zscore": "zscore",
     "entropy": "minmax",
@@ -53,7 +53,7 @@ METHOD_NORMALISATION: dict[Method, Normalisation] = {
     "rank": "rank",
 }
 
-_SCORE_UNITS: dict[Method, str] = {
+_SCORE_UNITS: dict[AiIndexMethod, str] = {
     "minmax": "weighted sum of min-max normalised indicators, 0-1",
     "zscore": "weighted sum of z-scores, standard deviations",
     "entropy": "entropy-weighted sum of min-max normalised indicators, 0-1",
@@ -66,7 +66,7 @@ _SCORE_UNITS: dict[Method, str] = {
 class AiDevelopmentIndex:
     """The index under one method: scores (city, score, rank), weights, normalised indicators."""
 
-    method: Method
+    method: AiIndexMethod
     scores: pd.DataFrame
     weights: pd.Series
     normalised: pd.DataFrame
@@ -79,7 +79,7 @@ class RankSensitivity:
 
     ranks: pd.DataFrame  # city, rank_<method>..., rank_range
     kendall: pd.DataFrame  # method x method, tau-b
-    indices: dict[Method, AiDevelopmentIndex] = field(default_factory=dict)
+    indices: dict[AiIndexMethod, AiDevelopmentIndex] = field(default_factory=dict)
 
 
 def indicator_table(
@@ -186,7 +186,7 @@ def _given_weights(weights: Mapping[str, float] | None, columns: Sequence[str]) 
 
 def ai_development_index(
     indicators: pd.DataFrame,
-    method: Method = "minmax",
+    method: AiIndexMethod = "minmax",
     weights: Mapping[str, float] | None = None,
 ) -> AiDevelopmentIndex:
     """The index under one method; ``indicators`` as returned by :func:`indicator_table`.
@@ -291,7 +291,7 @@ class AiDevelopmentResult:
 
 def ai_development_from_file(
     path: Path,
-    method: Method = "minmax",
+    method: AiIndexMethod = "minmax",
     weights: str | None = None,
     city_column: str = "city",
     indicators: Sequence[str] | None = None,

@@ -67,7 +67,7 @@ from dwa_rater.embedding import EmbeddingCache, Role, text_sha256
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.duties import split_duties
 
-Weighting = Literal["margin", "softmax"]
+MatchWeighting = Literal["margin", "softmax"]
 
 CANDIDATE_COLUMNS: tuple[str, ...] = ("line_sha", "rank", "dwa_id", "similarity")
 LINE_MAPPING_COLUMNS: tuple[str, ...] = ("line_sha", "dwa_id", "similarity", "weight")
@@ -79,7 +79,7 @@ class MappingConfig:
 
     top_k: int = 3
     threshold: float = 0.86
-    weighting: Weighting = "margin"
+    weighting: MatchWeighting = "margin"
     temperature: float = 0.01
     n_candidates: int = 10
     dwa_role: Role = "passage"

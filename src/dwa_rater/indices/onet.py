@@ -35,7 +35,7 @@ from dwa_rater.catalog import load_onet
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.scores import dwa_scores, read_score_input
 
-Weighting = Literal["core2", "importance", "equal"]
+TaskWeighting = Literal["core2", "importance", "equal"]
 RatingLevel = Literal["dwa", "task"]
 
 #: Task weights of the Eloundou et al. convention; any other task type (``n/a``, missing) is 1.
@@ -123,7 +123,7 @@ def task_scores_from_dwas(item_scores: pd.DataFrame, task_dwas: pd.DataFrame) ->
 
 
 def _task_weights(
-    tasks: pd.DataFrame, weights: Weighting, importance: pd.DataFrame | None
+    tasks: pd.DataFrame, weights: TaskWeighting, importance: pd.DataFrame | None
 ) -> pd.Series:
     if weights == "equal":
         return pd.Series(1.0, index=tasks.index)
@@ -148,7 +148,7 @@ def _task_weights(
 
 def occupation_scores(
     task_scores: pd.DataFrame,
-    weights: Weighting = "core2",
+    weights: TaskWeighting = "core2",
     importance: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Occupation scores as the weighted mean of task scores.
@@ -196,7 +196,7 @@ def occupation_index(
     occupations: pd.DataFrame | None,
     *,
     rater: str | list[str] | None = None,
-    weights: Weighting = "core2",
+    weights: TaskWeighting = "core2",
     importance: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Occupation alpha/beta/gamma from a ratings or score table and the O*NET tables.
@@ -317,7 +317,7 @@ def occupation_index_from_files(
     onet_source: Path,
     *,
     rater: str | list[str] | None = None,
-    weights: Weighting = "core2",
+    weights: TaskWeighting = "core2",
     importance_path: Path | None = None,
 ) -> pd.DataFrame:
     """:func:`occupation_index` on files: a ratings/score table and an O*NET release.

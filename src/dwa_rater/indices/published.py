@@ -211,7 +211,7 @@ def map_occupations(
     return pd.DataFrame({"value": grouped.mean(), "n_source": grouped.size()}).reset_index()
 
 
-def correlations(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> dict[str, float]:
+def paired_correlations(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> dict[str, float]:
     """Pearson r, Spearman rho and Kendall tau-b of two paired samples (NaN when n < 3)."""
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)
@@ -250,7 +250,7 @@ def compare_with_published(
     for measure in measures:
         mapped = map_occupations(occupations, column, measure.code_system, crosswalks)
         joined = mapped.merge(measure.values, on="code", suffixes=("_ours", "_published"))
-        stat = correlations(joined["value_ours"], joined["value_published"])
+        stat = paired_correlations(joined["value_ours"], joined["value_published"])
         note = ""
         if measure.code_system == "isco08":
             note = (

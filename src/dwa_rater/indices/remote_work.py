@@ -30,8 +30,8 @@ import pandas as pd
 from dwa_rater.errors import DataError
 from dwa_rater.indices.onet import ONET_ATTRIBUTION, ONET_MODIFIED
 from dwa_rater.indices.published import (
-    correlations,
     load_crosswalks,
+    paired_correlations,
     read_occupation_table,
     write_with_attribution,
 )
@@ -183,7 +183,7 @@ def compare_with_llm_index(
     llm[column] = pd.to_numeric(llm[column], errors="coerce")
     keep = [key, *(["title"] if "title" in llm.columns else []), column]
     joined = llm[keep].merge(occ_teleworkable, on=key, how="left")
-    stat = correlations(joined["teleworkable"], joined[column])
+    stat = paired_correlations(joined["teleworkable"], joined[column])
     rows = [{"comparison": f"across occupations: teleworkable vs {column}", **stat}]
     by_period = None
     if weights_by_period is not None:
@@ -197,7 +197,7 @@ def compare_with_llm_index(
             }
         )
         by_period = remote.merge(exposure, on="period", how="outer")
-        series = correlations(by_period["remote_work_index"], by_period["llm_index"])
+        series = paired_correlations(by_period["remote_work_index"], by_period["llm_index"])
         rows.append({"comparison": f"over periods: remote_work_index vs {column} index", **series})
     table = pd.DataFrame(rows)
     table["n"] = table["n"].astype(int)

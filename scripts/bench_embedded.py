@@ -88,6 +88,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--batch-sizes", type=int, nargs="+", default=[1, 20], help="items per request to run"
+    )
     args = parser.parse_args()
     onet = Path(os.environ.get("DWA_RATER_DATA_DIR", "../shared/data")) / "onet"
     items = catalog.select_items(
@@ -97,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         runs = {}
-        for k in (1, 20):
+        for k in args.batch_sizes:
             spec = default_rater(name=f"k{k}", batch_size=k)
             start = time.perf_counter()
             result = execute_run(
@@ -115,11 +118,15 @@ def main() -> None:
             results[f"k{k}_failed"] = p.failed
             results[f"k{k}_requests"] = p.requests
             results[f"k{k}_items_reasked_alone"] = p.reasks
-            results[f"k{k}_generation_tokens_per_s"] = p.completion_tokens / float(
-                ok["latency_s"].groupby(ok["created_at"]).first().sum()
+            busy = float(ok["latency_s"].groupby(ok["created_at"]).first().sum())
+            # No usable answer (e.g. every K=20 answer re-asked and failed): no speed to report.
+            results[f"k{k}_generation_tokens_per_s"] = (
+                p.completion_tokens / busy if busy > 0 else float("nan")
             )
             for label in ("E0", "E1", "E2"):
                 results[f"k{k}_share_{label}"] = float((ok["label"] == label).mean())
+        if 20 not in runs:
+            runs[20] = runs[1].iloc[0:0]
         k20 = runs[20][runs[20]["status"] == "ok"]
         # Items of one multi-item answer share created_at; re-asked items stand alone.
         group_size = k20.groupby("created_at")["item_id"].transform("size")
@@ -147,7 +154,8 @@ def main() -> None:
             results["k1_generation_tokens_per_s"] / same_rate
         )
         results["minutes_all_2087_dwas_k1"] = results["k1_seconds_per_item"] * 2087 / 60
-        results["minutes_all_2087_dwas_k20"] = results["k20_seconds_per_item"] * 2087 / 60
+        if "k20_seconds_per_item" in results:
+            results["minutes_all_2087_dwas_k20"] = results["k20_seconds_per_item"] * 2087 / 60
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value:10.3f}")

@@ -125,27 +125,26 @@ def main() -> None:
             )
             for label in ("E0", "E1", "E2"):
                 results[f"k{k}_share_{label}"] = float((ok["label"] == label).mean())
-        if 20 not in runs:
-            runs[20] = runs[1].iloc[0:0]
-        k20 = runs[20][runs[20]["status"] == "ok"]
-        # Items of one multi-item answer share created_at; re-asked items stand alone.
-        group_size = k20.groupby("created_at")["item_id"].transform("size")
-        from_batch = k20[group_size > 1]
-        results["k20_share_from_batch_answers"] = len(from_batch) / max(1, len(k20))
-        results["k20_alternation_share"] = alternation_share(list(from_batch["label"]))
-        both = runs[1].merge(from_batch, on="item_id", suffixes=("_1", "_20"))
-        both = both[both["status_1"] == "ok"]
-        results["k1_vs_k20_items_compared"] = len(both)
-        results["k1_vs_k20_agreement"] = float((both["label_1"] == both["label_20"]).mean())
-        try:
-            position = {"E0": 0, "E2": 1, "E1": 2}
-            results["k1_vs_k20_kappa"] = cohen_kappa(
-                both["label_1"].map(position).to_numpy(),
-                both["label_20"].map(position).to_numpy(),
-                3,
-            )
-        except Exception as exc:  # a degenerate sample (one label only) has no kappa
-            print(f"kappa undefined: {exc}")
+        if 1 in runs and 20 in runs:
+            k20 = runs[20][runs[20]["status"] == "ok"]
+            # Items of one multi-item answer share created_at; re-asked items stand alone.
+            group_size = k20.groupby("created_at")["item_id"].transform("size")
+            from_batch = k20[group_size > 1]
+            results["k20_share_from_batch_answers"] = len(from_batch) / max(1, len(k20))
+            results["k20_alternation_share"] = alternation_share(list(from_batch["label"]))
+            both = runs[1].merge(from_batch, on="item_id", suffixes=("_1", "_20"))
+            both = both[both["status_1"] == "ok"]
+            results["k1_vs_k20_items_compared"] = len(both)
+            results["k1_vs_k20_agreement"] = float((both["label_1"] == both["label_20"]).mean())
+            try:
+                position = {"E0": 0, "E2": 1, "E1": 2}
+                results["k1_vs_k20_kappa"] = cohen_kappa(
+                    both["label_1"].map(position).to_numpy(),
+                    both["label_20"].map(position).to_numpy(),
+                    3,
+                )
+            except Exception as exc:  # a degenerate sample (one label only) has no kappa
+                print(f"kappa undefined: {exc}")
         results["llama_cpp_plain_generation_tokens_per_s"] = llama_direct_tokens_per_s()
         same_rate, same_seconds = llama_direct_same_requests(items)
         results["llama_cpp_same_requests_tokens_per_s"] = same_rate

@@ -20,7 +20,16 @@ from dwa_rater.schemas import Item
 SHIPPED = {
     ("exposure", "v1"): "e2399cdca28edca97677e77395bd877ddc6772cb5baa30b7157665f1dab2952d",
     ("ilo", "v1"): "c746c585656b419b6d32f5a9e4fd39d21125560faf3344629fc67463a74bec0d",
+    ("impact", "v1"): "0bbbd188dd9aa0cab24d574e95afb298b709bb432a612d916e8d06a5f4841788",
 }
+
+
+def test_impact_rubric_asks_the_report_question_with_anchors() -> None:
+    prompt = load_prompt("impact")
+    assert prompt.output == "score"
+    assert "degree to which a large language model (LLM) affects" in prompt.system
+    for anchor in ("- 0.0:", "- 0.25:", "- 0.5:", "- 0.75:", "- 1.0:"):
+        assert anchor in prompt.system
 
 
 @pytest.mark.parametrize(("name", "version"), sorted(SHIPPED))

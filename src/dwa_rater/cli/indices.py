@@ -17,6 +17,13 @@ from dwa_rater.indices.ai_development import (
     ai_development_from_file,
     write_ai_development,
 )
+from dwa_rater.indices.city import (
+    DEFAULT_CITY_WEIGHTING,
+    WEIGHTING_DESCRIPTIONS,
+    CityWeighting,
+    city_index_from_files,
+    write_city_index,
+)
 from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
 from dwa_rater.paths import resolve_data_dir
 
@@ -62,6 +69,44 @@ def ai_dev(
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
+@indices_app.command("city")
+def city(
+    postings: Annotated[
+        Path,
+        typer.Argument(help="Postings: city_code, city_name, occupation_category, date."),
+    ],
+    occupation_index: Annotated[
+        Path,
+        typer.Option(
+            "--occupation-index", help="occupation_category, index[, year or period] (CSV/Parquet)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="City table to write (CSV or Parquet).")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Calendar year of postings and index rows.")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Window instead of a year: 2024H1, 2022, 2024-01..2024-06."),
+    ] = None,
+    weighting: Annotated[
+        CityWeighting,
+        typer.Option(
+            "--weighting",
+            help="national (report: n(c,o)/N(o)), national-all (n(c,o)/N) or within-city.",
+        ),
+    ] = DEFAULT_CITY_WEIGHTING,
+) -> None:
+    """City LLM-exposure index: occupation indices weighted by the city's postings."""
+    table = city_index_from_files(
+        postings, occupation_index, year=year, period=period, weighting=weighting
+    )
+    write_city_index(table, out)
+    typer.echo(f"city index, weighting {weighting}: {WEIGHTING_DESCRIPTIONS[weighting]}")
+    typer.echo(table.head(20).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(f"wrote {out}")
+
+
 @indices_app.command("remote-work")
 def remote_work(
     occupations: Annotated[
@@ -100,5 +145,5 @@ def remote_work(
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``indices`` (ai-dev, remote-work)."""
+    """Mount ``indices`` (ai-dev, city, remote-work)."""
     app.add_typer(indices_app, name="indices")

@@ -146,8 +146,12 @@ def test_bad_input(files: tuple[Path, Path], tmp_path: Path) -> None:
         city_index_from_files(posting_file, index_file)
     with pytest.raises(ConfigError, match="not both"):
         city_index_from_files(posting_file, index_file, year=2023, period="2023H1")
+    with pytest.raises(DataError, match="no rows for year 2022"):
+        city_index_from_files(posting_file, index_file, period="2022")
+    single = tmp_path / "single.csv"
+    pd.DataFrame({"occupation_category": ["X"], "index": [0.5]}).to_csv(single, index=False)
     with pytest.raises(DataError, match="no postings in 2022"):
-        city_index_from_files(posting_file, index_file, period="2022", year=None)
+        city_index_from_files(posting_file, single, period="2022")
     broken = tmp_path / "broken.csv"
     postings().drop(columns=["date"]).to_csv(broken, index=False)
     with pytest.raises(DataError, match="missing column"):

@@ -27,9 +27,7 @@ from dwa_rater.indices.labour_market.pipeline import build_labour_market_indices
 from dwa_rater.indices.labour_market.relationships import (
     index_relationships,
     linear_fit,
-    plot_relationship,
 )
-from dwa_rater.indices.labour_market.report import labour_market_report
 from dwa_rater.indices.labour_market.scoring import (
     dwa_score_series,
     score_postings,
@@ -38,6 +36,7 @@ from dwa_rater.indices.labour_market.scoring import (
 from dwa_rater.indices.mapping import pool_lines, posting_dwa_weights
 from dwa_rater.indices.mapping_files import LINE_DWAS_FILE, POSTING_LINES_FILE
 from dwa_rater.indices.postings import validate_postings, write_postings
+from dwa_rater.report.labour_market import labour_market_report, plot_relationship
 
 
 def _postings() -> pd.DataFrame:

@@ -42,7 +42,8 @@ def test_parse_rejects(text: str) -> None:
 
 
 def test_mask_ends_are_inclusive_then_exclusive() -> None:
-    dates = pd.Series(pd.to_datetime(["2023-12-31 23:59", "2024-01-01", "2024-06-30 18:00", "2024-07-01"]))
+    texts = ["2023-12-31 23:59", "2024-01-01 00:00", "2024-06-30 18:00", "2024-07-01 00:00"]
+    dates = pd.Series(pd.to_datetime(texts))
     assert parse_period("2024H1").mask(dates).tolist() == [False, True, True, False]
 
 

@@ -26,6 +26,7 @@ from dwa_rater.indices.city import (
 )
 from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
 from dwa_rater.paths import resolve_data_dir
+from dwa_rater.report.ai_development import write_ai_development_report
 
 indices_app = typer.Typer(
     help="Indices: city AI development, remote work, and posting-based exposure.",
@@ -60,7 +61,9 @@ def ai_dev(
 ) -> None:
     """City AI-development index: normalise, weight, sum; rank sensitivity across methods."""
     result = ai_development_from_file(indicators, method, weights, city_column, indicator_columns)
-    paths = write_ai_development(result, out, report)
+    paths = write_ai_development(result, out)
+    if report is not None:
+        paths.append(write_ai_development_report(result, report))
     weights_used = ", ".join(f"{k}={v:.4f}" for k, v in result.index.weights.items())
     typer.echo(f"weights ({method}): {weights_used}")
     for note in result.index.notes:

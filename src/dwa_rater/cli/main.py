@@ -30,6 +30,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "calibrate",
     "onet",
     "indices",
+    "crosswalk",
     "postings",
     "review",
     "study",

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from dwa_rater.embedding import Role
+from dwa_rater.indices.city import DEFAULT_CITY_WEIGHTING, CityWeighting
 from dwa_rater.indices.distributed import (
     Engine,
     indices_from_files_distributed,
@@ -27,6 +28,7 @@ from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 from dwa_rater.indices.postings import convert_sample, read_postings
 from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source
+from dwa_rater.report.labour_market import write_labour_market_report
 
 postings_app = typer.Typer(
     help="Job postings: validate, map duty lines to DWAs, build labour-market indices.",
@@ -51,6 +53,12 @@ _SCHEDULER_HELP = (
 def _check_engine(engine: Engine, scheduler: str | None) -> None:
     if scheduler and engine != "dask":
         raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+
+
+_PERIOD_HELP = (
+    "Window to compare, given twice (from, to): 2022, 2024H1, 2024Q2, 2024-03 or "
+    "2024-01..2024-06. Replaces --from-year/--to-year."
+)
 
 
 def _months(text: str | None) -> list[int] | None:
@@ -214,6 +222,18 @@ def indices(
     months: Annotated[
         str | None, typer.Option("--months", help="AI tables: months to compare, e.g. 1-6.")
     ] = None,
+    period: Annotated[list[str] | None, typer.Option("--period", help=_PERIOD_HELP)] = None,
+    ai_period: Annotated[
+        list[str] | None,
+        typer.Option("--ai-period", help="AI tables' windows, given twice (default: --period)."),
+    ] = None,
+    city_weighting: Annotated[
+        CityWeighting,
+        typer.Option(
+            "--city-weighting",
+            help="national (the report's: n(c,o)/N(o)), national-all (n(c,o)/N), within-city.",
+        ),
+    ] = DEFAULT_CITY_WEIGHTING,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     engine: Annotated[Engine, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help=_SCHEDULER_HELP)] = None,
@@ -237,11 +257,19 @@ def indices(
         to_year=to_year,
         ai_occupations=ai_occupation or (),
         months=_months(months),
-        report=report,
+        report=write_labour_market_report if report else None,
+        periods=period,
+        ai_periods=ai_period,
+        city_weighting=city_weighting,
     )
     scored = int(result.posting_scores["score"].notna().sum())
+    compared = (
+        f"periods {result.from_label} -> {result.to_label}"
+        if result.periods
+        else f"years {result.from_year} -> {result.to_year}"
+    )
     typer.echo(
-        f"{scored} postings scored; years {result.from_year} -> {result.to_year}; "
+        f"{scored} postings scored; {compared}; city weighting {result.city_weighting}; "
         f"{result.occupation_change['occupation_category'].nunique()} occupations, "
         f"{result.city_index['city_code'].nunique()} cities"
     )
@@ -262,8 +290,12 @@ def ai_talent(
         str | None, typer.Option("--months", help="Months to compare, e.g. 1-6.")
     ] = None,
     top_n: Annotated[int, typer.Option("--top-n", help="Skills listed per occupation.")] = 10,
+    period: Annotated[list[str] | None, typer.Option("--period", help=_PERIOD_HELP)] = None,
 ) -> None:
-    """AI talent demand: posting growth, salary, education, experience, top skills."""
+    """AI talent demand: posting growth, salary, education, experience, top skills.
+
+    Default windows: the report's (2023H1 vs 2024H1) when the postings cover them, else the
+    last two years."""
     result, paths = ai_talent_from_file(
         postings,
         occupation,
@@ -272,6 +304,7 @@ def ai_talent(
         to_year=to_year,
         months=_months(months),
         top_n=top_n,
+        periods=period,
     )
     typer.echo(result.growth.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     typer.echo(result.salary.to_string(index=False, float_format=lambda v: f"{v:.1f}"))

@@ -37,7 +37,6 @@ import pandas as pd
 from scipy import stats
 
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.report.html import HtmlReport
 
 AiIndexMethod = Literal["minmax", "zscore", "entropy", "pca", "rank"]
 Normalisation = Literal["minmax", "zscore", "rank"]
@@ -53,7 +52,7 @@ METHOD_NORMALISATION: dict[AiIndexMethod, Normalisation] = {
     "rank": "rank",
 }
 
-_SCORE_UNITS: dict[AiIndexMethod, str] = {
+SCORE_UNITS: dict[AiIndexMethod, str] = {
     "minmax": "weighted sum of min-max normalised indicators, 0-1",
     "zscore": "weighted sum of z-scores, standard deviations",
     "entropy": "entropy-weighted sum of min-max normalised indicators, 0-1",
@@ -304,51 +303,10 @@ def ai_development_from_file(
     )
 
 
-def _plots(result: AiDevelopmentResult) -> list[tuple[object, str]]:
-    import matplotlib.pyplot as plt
-
-    from dwa_rater.report.plotting import configure_matplotlib
-
-    configure_matplotlib()
-    index = result.index
-    scores = index.scores.sort_values("score")
-    fig_scores, ax = plt.subplots(figsize=(7, max(3.0, 0.25 * len(scores) + 1)))
-    ax.barh(scores["city"], scores["score"], color="#4a6fa5")
-    ax.set_title(f"City AI development index ({index.method})")
-    ax.set_xlabel(f"score ({_SCORE_UNITS[index.method]})")
-    ax.set_ylabel("city")
-    ranks = result.sensitivity.ranks
-    fig_ranks, ax2 = plt.subplots(figsize=(8, max(3.0, 0.25 * len(ranks) + 1)))
-    positions = np.arange(len(METHODS))
-    for _, row in ranks.iterrows():
-        values = [row[f"rank_{m}"] for m in METHODS]
-        ax2.plot(positions, values, marker="o", linewidth=1, alpha=0.7)
-        for x, y, align, shift in ((0, values[0], "right", -4), (-1, values[-1], "left", 4)):
-            ax2.annotate(
-                str(row["city"]),
-                (positions[x], y),
-                xytext=(shift, 0),
-                textcoords="offset points",
-                ha=align,
-                va="center",
-                fontsize=7,
-            )
-    ax2.set_xticks(positions, list(METHODS))
-    ax2.set_ylim(len(ranks) + 0.5, 0.5)
-    ax2.set_title("City rank under each method")
-    ax2.set_xlabel("method (normalisation and weighting)")
-    ax2.set_ylabel("rank (1 = highest)")
-    return [
-        (fig_scores, f"Scores under the {index.method} method."),
-        (fig_ranks, "Rank of each city under each method; flat lines mean robust ranks."),
-    ]
-
-
-def write_ai_development(
-    result: AiDevelopmentResult, out: Path, report_dir: Path | None = None
-) -> list[Path]:
-    """Write scores (``out``), ``<stem>_weights.csv``, ``<stem>_rank_sensitivity.csv``,
-    ``<stem>_kendall.csv`` and, with ``report_dir``, ``ai_development.html``. Returns the paths."""
+def write_ai_development(result: AiDevelopmentResult, out: Path) -> list[Path]:
+    """Write scores (``out``), ``<stem>_weights.csv``, ``<stem>_rank_sensitivity.csv`` and
+    ``<stem>_kendall.csv``. Returns the paths (the HTML report is
+    :func:`dwa_rater.report.ai_development.write_ai_development_report`)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     index = result.index
     scores = index.scores.assign(method=index.method)
@@ -363,29 +321,4 @@ def write_ai_development(
         path = out.with_name(f"{out.stem}_{name}.csv")
         frame.to_csv(path, index=False, lineterminator="\n")
         paths.append(path)
-    if report_dir is not None:
-        report = HtmlReport(f"City AI development index ({index.method})")
-        add_ai_development_sections(report, result)
-        paths.append(report.write(report_dir / "ai_development.html"))
     return paths
-
-
-def add_ai_development_sections(report: HtmlReport, result: AiDevelopmentResult) -> None:
-    """Append weights, scores, rank sensitivity and plots (also used by the study report)."""
-    index = result.index
-    report.paragraph(
-        "Score = sum of weighted normalised indicators; rank 1 = highest. Every indicator is "
-        "taken as higher = more developed."
-    )
-    for note in index.notes:
-        report.paragraph(note, css_class="note")
-    report.heading("Weights used")
-    report.table(index.weights.rename_axis("indicator").reset_index(), float_format="{:.4f}")
-    report.heading("Scores")
-    report.table(index.scores, float_format="{:.4f}")
-    report.heading("Rank sensitivity across methods")
-    report.table(result.sensitivity.ranks)
-    report.heading("Kendall tau-b between the methods' scores")
-    report.table(result.sensitivity.kendall.reset_index())
-    for figure, caption in _plots(result):
-        report.figure(figure, caption)  # type: ignore[arg-type]

@@ -256,7 +256,8 @@ def city_index_from_files(
         raise ConfigError("give --year or --period, not both")
     postings = read_city_postings(postings_path)
     index = read_occupation_index(occupation_index_path)
-    window = parse_period(period if period is not None else year) if (period or year) else None
+    chosen_window = period if period is not None else year
+    window = parse_period(chosen_window) if chosen_window is not None else None
     series = _index_rows(index, year, window, str(occupation_index_path))
     chosen = postings_in(postings, window) if window is not None else postings
     out = city_index(chosen, series, weighting)

@@ -21,6 +21,7 @@ midnight).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ def parse_periods(texts: Sequence[str]) -> list[Period]:
     """Several periods (e.g. from repeated ``--period`` options); they must not overlap."""
     periods = [parse_period(text) for text in texts]
     ordered = sorted(periods, key=lambda p: p.start)
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if after.start < before.end:
             raise ConfigError(f"periods {before} and {after} overlap")
     return periods

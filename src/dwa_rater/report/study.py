@@ -282,7 +282,7 @@ def _occupation_lines(labour: Any) -> Figure:
 
 
 def _postings(report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any]) -> None:
-    from dwa_rater.indices.labour_market.report import add_labour_market_sections
+    from dwa_rater.report.labour_market import add_labour_market_sections
 
     _section(report, "postings")
     labour = artifacts["labour"]
@@ -318,7 +318,7 @@ def _cities(report: HtmlReport, artifacts: dict[str, Any]) -> None:
 
 
 def _ai_development(report: HtmlReport, artifacts: dict[str, Any]) -> None:
-    from dwa_rater.indices.ai_development import add_ai_development_sections
+    from dwa_rater.report.ai_development import add_ai_development_sections
 
     _section(report, "ai-development")
     add_ai_development_sections(report, artifacts["ai_development"])

@@ -263,7 +263,6 @@ def _run_steps(
             scores_file,
             paths.labour,
             measure=measure,
-            report=False,
         )
         ai_occupations = list(config.postings.ai_occupations)
         if ai_occupations:

@@ -19,8 +19,10 @@ score table; shares are in percent (0-100) and their changes in percentage point
 - :mod:`.ai_talent`: AI talent demand (:func:`ai_talent_demand`): for given AI occupations,
   year-on-year posting growth, mean monthly salary and its growth, education and experience
   distributions and the top-N skills.
-- :mod:`.pipeline` (every table in one value), :mod:`.report` (HTML sections) and
-  :mod:`.files` (postings, mapping and scores on disk -> CSV tables and ``report.html``).
+- :mod:`.pipeline` (every table in one value) and :mod:`.files` (postings, mapping and scores
+  on disk -> CSV tables). Rendering lives in :mod:`dwa_rater.report.labour_market`.
+- City index: :mod:`dwa_rater.indices.city` (weightings ``national``, the report's, as default;
+  ``national-all``; ``within-city``); time windows: :mod:`dwa_rater.indices.periods`.
 """
 
 from __future__ import annotations
@@ -56,11 +58,6 @@ from dwa_rater.indices.labour_market.relationships import (
     LinearFit,
     index_relationships,
     linear_fit,
-    plot_relationship,
-)
-from dwa_rater.indices.labour_market.report import (
-    add_labour_market_sections,
-    labour_market_report,
 )
 from dwa_rater.indices.labour_market.scoring import (
     MEASURES,
@@ -79,7 +76,6 @@ __all__ = [
     "LabourMarketIndices",
     "LinearFit",
     "PostingScorer",
-    "add_labour_market_sections",
     "ai_talent_demand",
     "ai_talent_from_file",
     "assign_ai_occupations",
@@ -89,13 +85,11 @@ __all__ = [
     "dwa_score_series",
     "index_relationships",
     "indices_from_files",
-    "labour_market_report",
     "linear_fit",
     "occupation_index_by_year",
     "occupation_index_change",
     "occupation_market_changes",
     "occupation_market_shares",
-    "plot_relationship",
     "read_dwa_scores",
     "score_postings",
     "score_postings_from_dwas",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dwa_rater.errors import ConfigError
+from dwa_rater.indices.periods import Period, parse_periods
 
 #: Education groups of the AI talent tables (the report quotes master's/PhD together).
 EDUCATION_GROUPS: Mapping[str, tuple[str, ...]] = {
@@ -65,8 +66,8 @@ def _distribution(
     labels: pd.Series,
     occupation: pd.Series,
     year: pd.Series,
-    from_year: int,
-    to_year: int,
+    from_year: int | str,
+    to_year: int | str,
     order: Sequence[str],
     name: str,
     occupations: Sequence[str],
@@ -99,11 +100,12 @@ def _distribution(
 def ai_talent_demand(
     postings: pd.DataFrame,
     ai_occupations: Sequence[str],
-    from_year: int,
-    to_year: int,
+    from_year: int | None = None,
+    to_year: int | None = None,
     *,
     months: Sequence[int] | None = None,
     top_n: int = 10,
+    periods: tuple[str | Period, str | Period] | None = None,
 ) -> AiTalentDemand:
     """AI talent tables comparing ``from_year`` with ``to_year`` (see the module doc).
 
@@ -114,26 +116,44 @@ def ai_talent_demand(
     stating it, binned as :data:`EXPERIENCE_BINS`. Skills: the ``top_n`` most frequent
     ``;``-separated tags (trimmed, compared case-insensitively, shown in their most common
     spelling) in ``to_year``, with the share of that year's postings listing them.
+
+    ``periods`` (two windows such as ``("2023H1", "2024H1")``, the report's comparison)
+    replace the years and months; the tables' ``*_from``/``*_to`` columns then refer to them.
     """
     dates = pd.to_datetime(postings["date"])
-    keep = dates.dt.year.isin([from_year, to_year])
-    if months is not None:
-        keep &= dates.dt.month.isin(list(months))
-    rows = postings[keep]
+    first: int | str
+    second: int | str
+    if periods is not None:
+        if from_year is not None or to_year is not None or months is not None:
+            raise ConfigError("give periods, or years and months, not both")
+        windows = parse_periods([str(p) for p in periods])
+        first, second = windows[0].label, windows[1].label
+        key = pd.Series(None, index=postings.index, dtype=object)
+        key[windows[0].mask(dates)] = first
+        key[windows[1].mask(dates)] = second
+    else:
+        if from_year is None or to_year is None:
+            raise ConfigError("give the two years (or two periods) to compare")
+        first, second = from_year, to_year
+        keep = dates.dt.year.isin([from_year, to_year])
+        if months is not None:
+            keep &= dates.dt.month.isin(list(months))
+        key = dates.dt.year.astype(object).where(keep, None)
+    rows = postings[key.notna()]
     occupation = assign_ai_occupations(rows, ai_occupations)
     rows = rows[occupation.notna()]
     occupation = occupation[occupation.notna()]
-    year = pd.to_datetime(rows["date"]).dt.year
+    year = key[rows.index]
     names = list(ai_occupations)
 
     counts = pd.crosstab(occupation, year).reindex(
-        index=names, columns=[from_year, to_year], fill_value=0
+        index=names, columns=[first, second], fill_value=0
     )
     growth = pd.DataFrame(
         {
             "ai_occupation": names,
-            "postings_from": counts[from_year].to_numpy(),
-            "postings_to": counts[to_year].to_numpy(),
+            "postings_from": counts[first].to_numpy(),
+            "postings_to": counts[second].to_numpy(),
         }
     )
     growth["growth_pct"] = _growth(
@@ -147,13 +167,13 @@ def ai_talent_demand(
         .groupby(["occ", "year"])["salary"]
         .mean()
         .unstack("year")
-        .reindex(index=names, columns=[from_year, to_year])
+        .reindex(index=names, columns=[first, second])
     )
     salary = pd.DataFrame(
         {
             "ai_occupation": names,
-            "salary_from": mean_salary[from_year].to_numpy(),
-            "salary_to": mean_salary[to_year].to_numpy(),
+            "salary_from": mean_salary[first].to_numpy(),
+            "salary_to": mean_salary[second].to_numpy(),
         }
     )
     salary["salary_growth_pct"] = _growth(salary["salary_from"], salary["salary_to"]).to_numpy()
@@ -163,8 +183,8 @@ def ai_talent_demand(
         rows["education"].astype(object).map(group_of),
         occupation,
         year,
-        from_year,
-        to_year,
+        first,
+        second,
         list(EDUCATION_GROUPS),
         "group",
         names,
@@ -174,10 +194,10 @@ def ai_talent_demand(
     for label, (low, high) in EXPERIENCE_BINS.items():
         bins = bins.where(~((experience_years >= low) & (experience_years < high)), label)
     experience = _distribution(
-        bins, occupation, year, from_year, to_year, list(EXPERIENCE_BINS), "bin", names
+        bins, occupation, year, first, second, list(EXPERIENCE_BINS), "bin", names
     )
 
-    skills = _top_skills(rows[year == to_year], occupation[year == to_year], names, top_n)
+    skills = _top_skills(rows[year == second], occupation[year == second], names, top_n)
     return AiTalentDemand(growth, salary, education, experience, skills)
 
 

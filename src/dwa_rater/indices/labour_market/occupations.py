@@ -10,7 +10,12 @@ changes in percentage points.
   ``share_{c,o}`` is the share of city c's postings (in the year) that are in occupation o,
   computed over the postings whose occupation has an index, and ``I_o`` the occupation index
   of that year. Rank 1 is the most exposed city (ties share the lower rank).
-- Market changes per occupation (:func:`occupation_market_changes`), between two years: posting
+- City index with the report's weighting and its variants: :mod:`dwa_rater.indices.city`
+  (:func:`city_exposure_index` here is its ``within-city`` weighting, kept for callers).
+- Occupation index of a time window (:func:`occupation_index_in`) and its change between two
+  windows (:func:`occupation_index_change_between`), e.g. 2022 against 2024H1 as the report.
+- Market changes per occupation (:func:`occupation_market_changes`), between two years or
+  windows (:class:`~dwa_rater.indices.periods.Period`): posting
   share (the occupation's postings / all postings of the year), applicant share (applications
   to the occupation's postings / all applications of the year; postings without an applicant
   count are left out), share of postings requiring a bachelor's degree or more and share
@@ -23,7 +28,11 @@ import numpy as np
 import pandas as pd
 
 from dwa_rater.errors import DataError
+from dwa_rater.indices.periods import Period, parse_period
 from dwa_rater.indices.postings import EDUCATION_LEVELS
+
+#: A year (2022) or a window (``"2024H1"`` or a :class:`Period`).
+When = int | str | Period
 
 _BACHELOR = EDUCATION_LEVELS.index("bachelor")
 
@@ -128,11 +137,54 @@ def city_exposure_index_by_year(
     return out[["year", *[c for c in out.columns if c != "year"]]]
 
 
-def occupation_market_shares(postings: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Per occupation in ``year`` (percent): posting_share, applicant_share, bachelor_share,
-    experience3_share, plus the counts n_postings and applicants."""
-    years = pd.to_datetime(postings["date"]).dt.year
-    rows = postings[years == year]
+def occupation_index_in(
+    postings: pd.DataFrame, posting_scores: pd.DataFrame, when: When
+) -> pd.DataFrame:
+    """occupation_category, index (mean posting score), n_postings (scored) in one window."""
+    window = parse_period(when)
+    frame = _with_scores(postings, posting_scores)
+    frame = frame[window.mask(postings["date"]) & frame["score"].notna().to_numpy()]
+    grouped = frame.groupby("occupation_category", sort=True)["score"]
+    return pd.DataFrame({"index": grouped.mean(), "n_postings": grouped.size()}).reset_index()
+
+
+def _labels(out: pd.DataFrame, start: Period, end: Period) -> None:
+    """Columns from_year/to_year (a window's year, or its first) and from_period/to_period."""
+    out.insert(0, "from_year", start.year if start.year is not None else int(start.start.year))
+    out.insert(1, "to_year", end.year if end.year is not None else int(end.start.year))
+    out.insert(2, "from_period", start.label)
+    out.insert(3, "to_period", end.label)
+
+
+def occupation_index_change_between(
+    postings: pd.DataFrame, posting_scores: pd.DataFrame, from_when: When, to_when: When
+) -> pd.DataFrame:
+    """Like :func:`occupation_index_change` for two windows: from_year, to_year, from_period,
+    to_period, occupation_category, index_from, index_to, change (to minus from)."""
+    start, end = parse_period(from_when), parse_period(to_when)
+    before = occupation_index_in(postings, posting_scores, start)
+    after = occupation_index_in(postings, posting_scores, end)
+    for window, table in ((start, before), (end, after)):
+        if table.empty:
+            raise DataError(f"no scored postings in {window}")
+    out = pd.DataFrame(
+        {
+            "index_from": before.set_index("occupation_category")["index"],
+            "index_to": after.set_index("occupation_category")["index"],
+        }
+    )
+    out.index.name = "occupation_category"
+    out["change"] = out["index_to"] - out["index_from"]
+    out = out.reset_index()
+    _labels(out, start, end)
+    return out
+
+
+def occupation_market_shares(postings: pd.DataFrame, year: When) -> pd.DataFrame:
+    """Per occupation in ``year`` (a year or a window; percent): posting_share,
+    applicant_share, bachelor_share, experience3_share, plus the counts n_postings and
+    applicants."""
+    rows = postings[parse_period(year).mask(postings["date"])]
     if rows.empty:
         raise DataError(f"no postings in {year}")
     category = rows["occupation_category"]
@@ -180,9 +232,12 @@ def occupation_market_shares(postings: pd.DataFrame, year: int) -> pd.DataFrame:
 _SHARES = ("posting_share", "applicant_share", "bachelor_share", "experience3_share")
 
 
-def occupation_market_changes(postings: pd.DataFrame, from_year: int, to_year: int) -> pd.DataFrame:
-    """Per occupation: each share of :func:`occupation_market_shares` in both years (suffixes
-    ``_from``/``_to``) and its change in percentage points (suffix ``_change``)."""
+def occupation_market_changes(
+    postings: pd.DataFrame, from_year: When, to_year: When
+) -> pd.DataFrame:
+    """Per occupation: each share of :func:`occupation_market_shares` in both years or windows
+    (suffixes ``_from``/``_to``) and its change in percentage points (suffix ``_change``).
+    Columns from_year/to_year hold the years; with windows also from_period/to_period."""
     before = occupation_market_shares(postings, from_year).set_index("occupation_category")
     after = occupation_market_shares(postings, to_year).set_index("occupation_category")
     both = before.index.union(after.index)
@@ -204,6 +259,9 @@ def occupation_market_changes(postings: pd.DataFrame, from_year: int, to_year: i
         out[f"{column}_from"] = start
         out[f"{column}_to"] = end
         out[f"{column}_change"] = end - start
-    out.insert(0, "from_year", from_year)
-    out.insert(1, "to_year", to_year)
+    if isinstance(from_year, int) and isinstance(to_year, int):
+        out.insert(0, "from_year", from_year)
+        out.insert(1, "to_year", to_year)
+    else:
+        _labels(out, parse_period(from_year), parse_period(to_year))
     return out.reset_index()

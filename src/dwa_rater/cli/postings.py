@@ -101,13 +101,20 @@ def synth(
     onet_dir: Annotated[
         Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
     ] = None,
+    report_trends: Annotated[
+        bool,
+        typer.Option(
+            "--report-trends/--no-report-trends",
+            help="Build the 2024 report's findings in (demonstrations only); default: no trend.",
+        ),
+    ] = False,
 ) -> None:
     """Synthetic postings built from O*NET task statements of known DWAs."""
     result = write_synthetic_postings(
         resolve_onet_source(onet_dir, os.environ),
         out,
         truth,
-        SyntheticSpec(n_postings=n, seed=seed),
+        SyntheticSpec(n_postings=n, seed=seed, report_trends=report_trends),
     )
     typer.echo(
         f"wrote {len(result.postings)} postings to {out}, {len(result.truth)} truth rows to {truth}"

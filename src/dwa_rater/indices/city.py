@@ -275,3 +275,35 @@ def write_city_index(table: pd.DataFrame, out: Path) -> Path:
         table.to_csv(temporary, index=False, encoding="utf-8-sig")
     temporary.replace(out)
     return out
+
+
+def compare_city_ranks(
+    llm_index: pd.DataFrame, ai_scores: pd.DataFrame, ai_city_column: str = "city"
+) -> pd.DataFrame:
+    """The report's comparison of the two city rankings
+    (「将主要城市的“大语言模型影响指数”与“人工智能发展指数”排名进行对比」).
+
+    ``llm_index``: city_name, index (:func:`city_index`); ``ai_scores``: city, score (the AI
+    development index). Both are re-ranked among the cities present in both (rank 1 = highest,
+    ties share the lower rank). Returns city, llm_index, llm_rank, ai_score, ai_rank,
+    rank_difference = ai_rank - llm_rank (positive: the city ranks higher on LLM exposure than
+    on AI development, as the report says of 成都, 郑州, 西安), sorted by rank_difference."""
+    llm = llm_index.assign(city=llm_index["city_name"].astype(str).str.strip())
+    ai = ai_scores.assign(city=ai_scores[ai_city_column].astype(str).str.strip())
+    both = llm[["city", "index"]].merge(ai[["city", "score"]], on="city", how="inner")
+    both = both.dropna(subset=["index", "score"])
+    if both.empty:
+        raise DataError("no city is in both rankings (compare city names)")
+    out = pd.DataFrame(
+        {
+            "city": both["city"],
+            "llm_index": both["index"].astype(float),
+            "llm_rank": both["index"].rank(ascending=False, method="min").astype(np.int64),
+            "ai_score": both["score"].astype(float),
+            "ai_rank": both["score"].rank(ascending=False, method="min").astype(np.int64),
+        }
+    )
+    out["rank_difference"] = out["ai_rank"] - out["llm_rank"]
+    return out.sort_values(["rank_difference", "city"], ascending=[False, True]).reset_index(
+        drop=True
+    )

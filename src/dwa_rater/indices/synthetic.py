@@ -9,8 +9,11 @@ something to show.
 - 13 occupation categories (the report's 职业大类), each tied to a handful of O*NET
   occupations (:data:`CATEGORY_OCCUPATIONS`; an illustrative assignment, not a crosswalk);
 - cities from the report's top-30 list with four kinds of occupation mix (tech, manufacturing,
-  sales and operations, balanced), years 2022-2024 with posting shares drifting as the report
-  describes (sales and customer service down, software up);
+  sales and operations, balanced), years 2022-2024. By default every year is drawn from the
+  same distributions (no built-in trend, so the indices cannot "confirm" the report by
+  construction); ``SyntheticSpec(report_trends=True)`` (``--report-trends``) builds in the
+  report's findings for demonstrations: posting shares drifting (sales and customer service
+  down, software up), upskilling, AI title growth, salary and applicant growth;
 - each posting has 3-8 duty lines (task statements of one occupation that the duty splitter
   returns unchanged, so the truth lines are exactly the split lines) and 1-4 distractor lines
   (benefits, company blurbs, requirements) in Chinese or English. 70% of descriptions have
@@ -19,7 +22,7 @@ something to show.
   threshold;
 - salary, education, experience, applicants and skills vary by category, city and year;
   some 软件/硬件研发 postings carry AI titles (自然语言处理工程师, 深度学习工程师, ...) whose
-  share grows each year.
+  share grows each year with ``report_trends``.
 
 Everything is drawn from one ``numpy.random.Generator`` seeded by ``spec.seed``.
 """
@@ -310,6 +313,10 @@ class SyntheticSpec:
     distractor_lines: tuple[int, int] = (1, 4)
     headed_share: float = 0.7
     seed: int = 0
+    #: Off (default): every year is drawn from the same distributions, so no index "finds" a
+    #: trend by construction. On: the report's findings are built in (posting shares drifting,
+    #: upskilling, AI title growth, salary and applicant growth), for demonstrations only.
+    report_trends: bool = False
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: CATEGORY_OCCUPATIONS)
 
 
@@ -339,7 +346,7 @@ def usable_tasks(tables: OnetTables, occupations: Sequence[str]) -> pd.DataFrame
 def _category_weights(spec: SyntheticSpec, city: str, year: int) -> np.ndarray:
     kind = CITIES.get(city, ("balanced", 1.0))[0]
     factors = MIX_FACTORS[kind]
-    step = year - spec.years[0]
+    step = (year - spec.years[0]) if spec.report_trends else 0
     weights = np.array(
         [
             BASE_WEIGHTS.get(c, 5) * factors.get(c, 1.0) * (1 + PROFILES[c].trend) ** step
@@ -380,7 +387,8 @@ def make_synthetic_postings(
 
     n = spec.n_postings
     city = rng.choice(np.array(spec.cities, dtype=object), size=n)
-    year_weights = np.linspace(1.0, 1.0 + 0.1 * (len(spec.years) - 1), len(spec.years))
+    growth = 0.1 if spec.report_trends else 0.0
+    year_weights = np.linspace(1.0, 1.0 + growth * (len(spec.years) - 1), len(spec.years))
     year = rng.choice(np.array(spec.years), size=n, p=year_weights / year_weights.sum())
     category_index = np.empty(n, dtype=np.int64)
     for c in spec.cities:
@@ -441,7 +449,7 @@ def make_synthetic_postings(
     ]
 
     profiles = [PROFILES.get(c) for c in categories]
-    step = year - spec.years[0]
+    step = (year - spec.years[0]) if spec.report_trends else np.zeros_like(year)
     city_factor = {c: CITIES.get(c, ("balanced", 1.0))[1] for c in spec.cities}
     salary_factor = pd.Series(city).map(city_factor).to_numpy(dtype=float)
     base = np.array([p.salary if p else 8000.0 for p in profiles])[category_index]

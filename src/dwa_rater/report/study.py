@@ -37,6 +37,7 @@ SECTIONS: dict[str, str] = {
     "postings": "Postings and occupation index by year",
     "cities": "City LLM-exposure index",
     "ai-development": "City AI development index",
+    "rank-comparison": "City ranks: LLM exposure against AI development",
     "remote-work": "Remote work and LLM exposure",
     "limits": "Limits of this run",
 }
@@ -49,9 +50,37 @@ _EMBEDDED_NOTE = (
 )
 
 
-def _section(report: HtmlReport, anchor: str) -> None:
+_RUBRIC_NOTE = (
+    "The 2024 PKU NSD / Zhaopin report scores the degree to which an LLM affects each DWA "
+    "(「为2087个…DWA被大语言模型人工智能所影响的程度进行评分」) but publishes no rubric, scale, "
+    "model or prompt. This run's rubrics are listed below (name@version and prompt SHA-256): "
+    "'exposure' is Eloundou et al.'s (2023) E0/E1/E2 rubric, 'ilo' follows Gmyrek, Berg and "
+    "Bescond (2023), 'impact' renders the report's question on an anchored 0-1 scale in this "
+    "tool's wording. None is the report's own, and levels are not comparable across rubrics."
+)
+_SYNTHETIC_NOTE = (
+    "Synthetic data: the postings in this section are generated from O*NET task statements "
+    "(dwa-rater postings synth), not observed job postings. {trends} Nothing here describes "
+    "China's labour market."
+)
+
+#: Sections computed from postings (labelled when the postings are synthetic).
+_POSTING_SECTIONS = ("postings", "cities", "remote-work", "rank-comparison")
+
+
+def _section(report: HtmlReport, anchor: str, result: StudyResult | None = None) -> None:
     report.raw(f'<section id="{anchor}">')
     report.heading(SECTIONS[anchor], anchor=f"{anchor}-title")
+    if result is not None and anchor in _POSTING_SECTIONS:
+        record = result.steps.get("postings", {})
+        if record.get("synthetic"):
+            trends = (
+                "The report's findings were built in (synthetic_report_trends = true), so any "
+                "trend shown here is there by construction."
+                if "report trends built in" in str(record.get("source", ""))
+                else "They have no built-in trend between years."
+            )
+            report.paragraph(_SYNTHETIC_NOTE.format(trends=trends), css_class="note")
 
 
 def _missing(report: HtmlReport, result: StudyResult, step: str) -> bool:
@@ -168,6 +197,7 @@ def _provenance(report: HtmlReport, paths: StudyPaths, result: StudyResult) -> N
                     "cost $": document.get("estimated_cost_usd"),
                 }
             )
+    report.paragraph(_RUBRIC_NOTE, css_class="note")
     if rows:
         report.paragraph("Rating runs that wrote into this study (one row per run and rater):")
         report.table(pd.DataFrame(rows).tail(30), float_format="{:.4f}")
@@ -281,10 +311,12 @@ def _occupation_lines(labour: Any) -> Figure:
     return figure
 
 
-def _postings(report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any]) -> None:
+def _postings(
+    report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any], result: StudyResult
+) -> None:
     from dwa_rater.report.labour_market import add_labour_market_sections
 
-    _section(report, "postings")
+    _section(report, "postings", result)
     labour = artifacts["labour"]
     report.figure(_occupation_lines(labour), "Mean posting score per occupation category.")
     add_labour_market_sections(report, labour)
@@ -299,21 +331,22 @@ def _postings(report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any]) 
     _end(report)
 
 
-def _cities(report: HtmlReport, artifacts: dict[str, Any]) -> None:
-    import matplotlib.pyplot as plt
+def _cities(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) -> None:
+    from dwa_rater.report.study_postings import add_city_sections
 
-    _section(report, "cities")
-    city = artifacts["labour"].city_index
-    latest = city[city["year"] == city["year"].max()].sort_values("index")
-    name = "city_name" if "city_name" in latest.columns else latest.columns[0]
-    figure, ax = plt.subplots(figsize=(7, 0.28 * len(latest) + 1.5))
-    ax.barh(latest[name].astype(str), latest["index"], color="#d9534f")
-    ax.set_xlabel("city LLM exposure index (0-1)")
-    ax.set_ylabel("city")
-    ax.set_title(f"City LLM-exposure index, {int(latest['year'].max())}")
-    lo, hi = float(latest["index"].min()), float(latest["index"].max())
-    ax.set_xlim(max(0.0, lo - 0.02), min(1.0, hi + 0.02))
-    report.figure(figure, "Sum over occupations of the city's posting share x occupation index.")
+    _section(report, "cities", result)
+    add_city_sections(report, artifacts)
+    _end(report)
+
+
+def _rank_comparison(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) -> None:
+    from dwa_rater.report.study_postings import add_rank_comparison
+
+    _section(report, "rank-comparison", result)
+    if "ai_development" not in artifacts:
+        _missing(report, result, "ai_development")
+    else:
+        add_rank_comparison(report, artifacts)
     _end(report)
 
 
@@ -325,10 +358,12 @@ def _ai_development(report: HtmlReport, artifacts: dict[str, Any]) -> None:
     _end(report)
 
 
-def _remote_work(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
+def _remote_work(
+    report: HtmlReport, artifacts: dict[str, Any], measure: str, result: StudyResult
+) -> None:
     import matplotlib.pyplot as plt
 
-    _section(report, "remote-work")
+    _section(report, "remote-work", result)
     comparison = artifacts["remote_work"]
     report.table(comparison.correlations)
     joined = comparison.occupations.dropna(subset=["teleworkable", measure])
@@ -340,30 +375,11 @@ def _remote_work(report: HtmlReport, artifacts: dict[str, Any], measure: str) ->
     ax.set_title("Teleworkability and LLM exposure across O*NET occupations")
     report.figure(figure, "Each point is an O*NET occupation.")
     if comparison.by_period is not None:
-        report.heading("By period (posting-weighted)", level=3)
+        report.heading("By period, O*NET side (postings spread by the crosswalk)", level=3)
         report.table(comparison.by_period)
-    by_category = artifacts.get("category_remote")
-    if by_category is not None and len(by_category):
-        year = int(by_category["year"].max())
-        latest = by_category[by_category["year"] == year]
-        figure, ax = plt.subplots(figsize=(7, 4.6))
-        ax.scatter(latest["teleworkable"], latest["index"], color="#4a6fa5")
-        for _, row in latest.iterrows():
-            ax.annotate(
-                str(row["occupation_category"]),
-                (row["teleworkable"], row["index"]),
-                fontsize=7,
-                xytext=(3, 2),
-                textcoords="offset points",
-            )
-        if len(latest) >= 2 and latest["teleworkable"].nunique() > 1:
-            slope, intercept = np.polyfit(latest["teleworkable"], latest["index"], 1)
-            xs = np.linspace(latest["teleworkable"].min(), latest["teleworkable"].max(), 10)
-            ax.plot(xs, slope * xs + intercept, color="#d9534f", linewidth=1)
-        ax.set_xlabel("remote-work index: share of teleworkable occupations (0-1)")
-        ax.set_ylabel("LLM exposure index (0-1)")
-        ax.set_title(f"Remote work vs LLM exposure by occupation category, {year}")
-        report.figure(figure, "Categories of the postings; line: OLS fit.")
+    from dwa_rater.report.study_postings import add_remote_work_trend
+
+    add_remote_work_trend(report, artifacts)
     _end(report)
 
 
@@ -394,15 +410,16 @@ def write_study_report(
     _activities(report, paths, measure)
     for anchor, step, build in (
         ("onet", "onet", lambda: _onet(report, artifacts, measure)),
-        ("postings", "labour_market", lambda: _postings(report, paths, artifacts)),
-        ("cities", "labour_market", lambda: _cities(report, artifacts)),
+        ("postings", "labour_market", lambda: _postings(report, paths, artifacts, result)),
+        ("cities", "labour_market", lambda: _cities(report, artifacts, result)),
         ("ai-development", "ai_development", lambda: _ai_development(report, artifacts)),
-        ("remote-work", "remote_work", lambda: _remote_work(report, artifacts, measure)),
+        ("rank-comparison", "labour_market", lambda: _rank_comparison(report, artifacts, result)),
+        ("remote-work", "remote_work", lambda: _remote_work(report, artifacts, measure, result)),
     ):
         if result.steps.get(step, {}).get("status") == "done":
             build()
         else:
-            _section(report, anchor)
+            _section(report, anchor, result)
             _missing(report, result, step)
             _end(report)
     _section(report, "limits")

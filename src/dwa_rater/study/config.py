@@ -22,12 +22,19 @@ Everything is optional; the defaults run the whole study offline on the embedded
     [postings]
     file = ""                  # your postings (CSV/Parquet); empty: synthetic postings
     synthetic_n = 2000
+    synthetic_report_trends = false  # true: build the report's trends into synthetic postings
+    periods = []               # two windows, e.g. ["2022", "2024H1"]; default: the report's
+                               # when the postings cover them, else the first and last year
+    ai_periods = []            # AI talent windows; default 2023H1 vs 2024H1 when covered
+    crosswalk = ""             # category -> O*NET-SOC table; empty: proposed by embeddings
+    crosswalk_overrides = ""   # reviewer decisions: category, onetsoc_code, weight
     ai_occupations = ["自然语言处理工程师", "深度学习工程师"]
 
     [indices]
     ai_indicators = ""         # default: <data dir>/report_2024/ai_city_indicators_top30.csv
     ai_method = "entropy"
     measure = "beta"
+    city_weighting = "national"  # the report's; or national-all, within-city
 """
 
 from __future__ import annotations
@@ -80,12 +87,18 @@ class PostingsSection(_Section):
     file: str = ""
     synthetic_n: int = Field(default=2000, ge=50)
     seed: int = 0
+    synthetic_report_trends: bool = False
+    periods: tuple[str, ...] = ()
+    ai_periods: tuple[str, ...] = ()
+    crosswalk: str = ""
+    crosswalk_overrides: str = ""
     ai_occupations: tuple[str, ...] = ("自然语言处理工程师", "深度学习工程师", "机器人算法工程师")
 
 
 class IndicesSection(_Section):
     ai_indicators: str = ""
     ai_method: Literal["minmax", "zscore", "entropy", "pca", "rank"] = "entropy"
+    city_weighting: Literal["national", "national-all", "within-city"] = "national"
     measure: Literal["alpha", "beta", "gamma", "score"] = "beta"
 
 

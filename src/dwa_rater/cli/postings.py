@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.embedding import Role
 from dwa_rater.indices.city import DEFAULT_CITY_WEIGHTING, CityWeighting
 from dwa_rater.indices.distributed import (
@@ -26,7 +27,6 @@ from dwa_rater.indices.mapping import MappingConfig, MatchWeighting
 from dwa_rater.indices.mapping_files import map_postings_file
 from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 from dwa_rater.indices.postings import convert_sample, read_postings
-from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.paths import resolve_home, resolve_onet_source
 from dwa_rater.report.labour_market import write_labour_market_report
 

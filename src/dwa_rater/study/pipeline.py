@@ -370,9 +370,9 @@ def _postings_file(config: StudyConfig, paths: StudyPaths) -> Path:
 
 def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> dict[str, Any]:
     """Synthetic postings unless a file is configured; map duty lines to DWAs."""
+    from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
     from dwa_rater.indices.mapping_files import map_postings_file
     from dwa_rater.indices.mapping_quality import evaluate_mapping_file
-    from dwa_rater.indices.synthetic import SyntheticSpec, write_synthetic_postings
 
     record: dict[str, Any] = {}
     if not config.postings.file:

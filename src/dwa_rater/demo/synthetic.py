@@ -8,6 +8,7 @@ something to show.
 
 - 13 occupation categories (the report's 职业大类), each tied to a handful of O*NET
   occupations (:data:`CATEGORY_OCCUPATIONS`; an illustrative assignment, not a crosswalk);
+  every table lives in ``synthetic_tables.toml`` next to this module;
 - cities from the report's top-30 list with four kinds of occupation mix (tech, manufacturing,
   sales and operations, balanced), years 2022-2024. By default every year is drawn from the
   same distributions (no built-in trend, so the indices cannot "confirm" the report by
@@ -29,9 +30,11 @@ Everything is drawn from one ``numpy.random.Generator`` seeded by ``spec.seed``.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,53 +44,8 @@ from dwa_rater.errors import DataError
 from dwa_rater.indices.duties import split_duties
 from dwa_rater.indices.postings import CITY_CODES, EDUCATION_LEVELS, validate_postings
 
-#: The report's 13 occupation categories, each with O*NET-SOC occupations of similar work.
-CATEGORY_OCCUPATIONS: Mapping[str, tuple[str, ...]] = {
-    "编辑/翻译": ("27-3041.00", "27-3091.00", "27-3043.00", "27-3042.00"),
-    "客服/运营": ("43-4051.00", "41-9041.00", "43-4171.00", "43-4181.00"),
-    "销售/商务拓展": ("41-4012.00", "41-3091.00", "11-2022.00", "41-4011.00", "41-2031.00"),
-    "金融/保险服务": ("13-2052.00", "41-3021.00", "13-2072.00", "43-3071.00", "13-2053.00"),
-    "市场/品牌/公关": ("11-2021.00", "13-1161.00", "27-3031.00", "11-2032.00"),
-    "软件/硬件研发": ("15-1252.00", "15-1211.00", "17-2061.00", "15-2051.00", "15-1221.00"),
-    "运维/测试": ("15-1253.00", "15-1244.00", "15-1232.00"),
-    "人事/行政/财务/法务": (
-        "13-1071.00", "13-2011.00", "23-2011.00", "43-6014.00", "11-3121.00", "43-3031.00",
-    ),
-    "教育/培训/科研": ("25-2021.00", "13-1151.00", "25-2031.00", "25-1021.00", "15-2041.00"),
-    "视觉/交互/设计": ("27-1024.00", "15-1255.00", "27-1021.00"),
-    "生产制造": ("51-2092.00", "51-4041.00", "51-9061.00", "51-1011.00"),
-    "物流/采购/供应链": ("53-7062.00", "13-1081.00", "13-1023.00", "53-7051.00", "43-5071.00"),
-    "生活服务": ("35-2014.00", "37-2012.00", "39-5012.00", "35-3031.00"),
-}  # fmt: skip
-
-CATEGORY_TITLES: Mapping[str, tuple[str, ...]] = {
-    "编辑/翻译": ("编辑", "英语翻译", "文案策划", "技术文档工程师"),
-    "客服/运营": ("客服专员", "电话客服", "前台接待", "运营专员"),
-    "销售/商务拓展": ("销售代表", "大客户经理", "销售经理", "商务拓展经理"),
-    "金融/保险服务": ("理财顾问", "保险代理人", "信贷专员", "银行柜员"),
-    "市场/品牌/公关": ("市场经理", "市场调研专员", "公关专员", "品牌经理"),
-    "软件/硬件研发": ("Java开发工程师", "系统分析师", "硬件工程师", "数据科学家"),
-    "运维/测试": ("测试工程师", "运维工程师", "IT技术支持"),
-    "人事/行政/财务/法务": ("人事专员", "会计", "法务助理", "行政助理", "人力资源经理"),
-    "教育/培训/科研": ("小学教师", "培训讲师", "高中教师", "研究员"),
-    "视觉/交互/设计": ("平面设计师", "UI设计师", "工业设计师"),
-    "生产制造": ("装配工", "数控机床操作工", "质检员", "生产主管"),
-    "物流/采购/供应链": ("搬运工", "物流专员", "采购专员", "叉车司机", "仓管员"),
-    "生活服务": ("厨师", "保洁员", "美发师", "服务员"),
-}
-
-#: AI job titles (a subset of 软件/硬件研发) and the report's H1 2024 posting growth (+x%).
-AI_TITLES: Mapping[str, float] = {
-    "自然语言处理工程师": 1.11,
-    "机器人算法工程师": 0.76,
-    "深度学习工程师": 0.61,
-    "智能驾驶系统工程师": 0.49,
-    "导航算法工程师": 0.47,
-}
-AI_SKILLS: tuple[str, ...] = (
-    "Python", "PyTorch", "TensorFlow", "C/C++", "Java", "CNN", "BERT", "DNN", "RNN",
-    "PaddlePaddle", "Transformer", "OpenCV",
-)  # fmt: skip
+#: The generator's tables (categories, cities, distractor lines), shipped next to this module.
+TABLES_FILE = Path(__file__).with_name("synthetic_tables.toml")
 
 
 @dataclass(frozen=True)
@@ -112,194 +70,54 @@ EXPERIENCE_CHOICES: tuple[str, ...] = (
     "10年以上",
 )
 
-_OFFICE = ("Excel", "Word", "PPT", "沟通能力", "英语")
-PROFILES: Mapping[str, CategoryProfile] = {
-    "编辑/翻译": CategoryProfile(
-        9000,
-        (0, 0, 0, 0.15, 0.7, 0.13, 0.02),
-        (0.3, 0.1, 0.3, 0.2, 0.08, 0.02),
-        30,
-        ("英语", "CATTI", "Office", "写作", "新媒体", "SEO"),
-        -0.01,
-        0.04,
-    ),
-    "客服/运营": CategoryProfile(
-        6500,
-        (0.1, 0.1, 0.15, 0.45, 0.2, 0, 0),
-        (0.45, 0.15, 0.25, 0.1, 0.05, 0),
-        25,
-        ("沟通能力", "CRM", "Excel", "普通话", "数据分析"),
-        -0.08,
-        0.05,
-    ),
-    "销售/商务拓展": CategoryProfile(
-        9000,
-        (0.1, 0.1, 0.15, 0.4, 0.25, 0, 0),
-        (0.35, 0.1, 0.3, 0.15, 0.08, 0.02),
-        15,
-        ("销售", "谈判", "CRM", "客户开发", "英语"),
-        -0.12,
-        0.07,
-    ),
-    "金融/保险服务": CategoryProfile(
-        10000,
-        (0, 0.02, 0.05, 0.3, 0.55, 0.08, 0),
-        (0.3, 0.1, 0.3, 0.2, 0.08, 0.02),
-        20,
-        ("金融", "CFA", "风控", "Excel", "证券从业资格"),
-        -0.03,
-        0.03,
-    ),
-    "市场/品牌/公关": CategoryProfile(
-        11000,
-        (0, 0, 0.02, 0.25, 0.63, 0.1, 0),
-        (0.2, 0.1, 0.35, 0.23, 0.1, 0.02),
-        22,
-        ("市场营销", "品牌", "新媒体", "PPT", "数据分析"),
-        -0.02,
-        0.05,
-    ),
-    "软件/硬件研发": CategoryProfile(
-        18000,
-        (0, 0, 0, 0.12, 0.68, 0.18, 0.02),
-        (0.1, 0.05, 0.3, 0.35, 0.17, 0.03),
-        35,
-        ("Java", "Python", "C/C++", "Linux", "MySQL", "Git", "Go", "Vue"),
-        0.02,
-        0.03,
-    ),
-    "运维/测试": CategoryProfile(
-        12000,
-        (0, 0, 0.02, 0.35, 0.58, 0.05, 0),
-        (0.15, 0.05, 0.35, 0.3, 0.13, 0.02),
-        30,
-        ("Linux", "Shell", "自动化测试", "Python", "网络"),
-        -0.02,
-        0.02,
-    ),
-    "人事/行政/财务/法务": CategoryProfile(
-        8500,
-        (0, 0.02, 0.05, 0.35, 0.5, 0.08, 0),
-        (0.3, 0.1, 0.3, 0.2, 0.08, 0.02),
-        40,
-        ("Excel", "人力资源", "会计", "法律", "招聘", "薪酬"),
-        -0.03,
-        0.03,
-    ),
-    "教育/培训/科研": CategoryProfile(
-        9000,
-        (0, 0, 0.02, 0.13, 0.6, 0.2, 0.05),
-        (0.35, 0.1, 0.3, 0.15, 0.08, 0.02),
-        28,
-        ("教师资格证", "普通话", "课程设计", "科研", "英语"),
-        0.01,
-        0.02,
-    ),
-    "视觉/交互/设计": CategoryProfile(
-        11000,
-        (0, 0, 0.05, 0.45, 0.45, 0.05, 0),
-        (0.2, 0.1, 0.35, 0.25, 0.08, 0.02),
-        32,
-        ("Photoshop", "Figma", "Illustrator", "C4D", "Sketch"),
-        0.0,
-        0.02,
-    ),
-    "生产制造": CategoryProfile(
-        6500,
-        (0.3, 0.25, 0.3, 0.12, 0.03, 0, 0),
-        (0.45, 0.15, 0.25, 0.1, 0.05, 0),
-        8,
-        ("数控", "质检", "CAD", "焊接", "设备维护"),
-        0.03,
-        0.01,
-    ),
-    "物流/采购/供应链": CategoryProfile(
-        7000,
-        (0.3, 0.25, 0.2, 0.2, 0.05, 0, 0),
-        (0.45, 0.15, 0.25, 0.1, 0.05, 0),
-        10,
-        ("叉车证", "ERP", "仓储管理", "采购", "Excel"),
-        0.02,
-        0.01,
-    ),
-    "生活服务": CategoryProfile(
-        5500,
-        (0.5, 0.25, 0.2, 0.05, 0, 0, 0),
-        (0.6, 0.15, 0.15, 0.07, 0.03, 0),
-        6,
-        ("厨师证", "健康证", "服务意识", "美发", "普通话"),
-        0.04,
-        0.01,
-    ),
-}
 
-#: City -> (kind of occupation mix, salary factor). Names are in the report's top-30 list.
-CITIES: Mapping[str, tuple[str, float]] = {
-    "北京": ("tech", 1.35), "上海": ("tech", 1.35), "深圳": ("tech", 1.3), "杭州": ("tech", 1.2),
-    "广州": ("balanced", 1.15), "南京": ("balanced", 1.1), "天津": ("balanced", 1.0),
-    "重庆": ("balanced", 0.95), "合肥": ("balanced", 0.95), "苏州": ("manufacturing", 1.1),
-    "东莞": ("manufacturing", 1.0), "无锡": ("manufacturing", 1.0), "宁波": ("manufacturing", 1.0),
-    "成都": ("sales_ops", 1.0), "郑州": ("sales_ops", 0.9), "西安": ("sales_ops", 0.9),
-    "武汉": ("sales_ops", 1.0), "长沙": ("sales_ops", 0.95),
-}  # fmt: skip
-MIX_FACTORS: Mapping[str, Mapping[str, float]] = {
-    "tech": {
-        "软件/硬件研发": 3.0,
-        "运维/测试": 2.0,
-        "金融/保险服务": 1.5,
-        "编辑/翻译": 1.5,
-        "市场/品牌/公关": 1.5,
-        "视觉/交互/设计": 1.5,
-        "生产制造": 0.3,
-    },
-    "manufacturing": {
-        "生产制造": 4.0,
-        "物流/采购/供应链": 2.0,
-        "软件/硬件研发": 0.7,
-        "编辑/翻译": 0.5,
-    },
-    "sales_ops": {"销售/商务拓展": 2.5, "客服/运营": 2.5, "生活服务": 1.3, "生产制造": 0.7},
-    "balanced": {},
+_OFFICE = ("Excel", "Word", "PPT", "沟通能力", "英语")
+
+
+def _load_tables(path: Path = TABLES_FILE) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+_TABLES = _load_tables()
+_CATEGORIES: dict[str, dict[str, Any]] = _TABLES["categories"]
+
+#: The report's 13 occupation categories, each with O*NET-SOC occupations of similar work (an
+#: illustrative assignment for demo data, not a crosswalk).
+CATEGORY_OCCUPATIONS: Mapping[str, tuple[str, ...]] = {
+    name: tuple(values["occupations"]) for name, values in _CATEGORIES.items()
+}
+CATEGORY_TITLES: Mapping[str, tuple[str, ...]] = {
+    name: tuple(values["titles"]) for name, values in _CATEGORIES.items()
+}
+#: AI job titles (a subset of 软件/硬件研发) and the report's H1 2024 posting growth (+x).
+AI_TITLES: Mapping[str, float] = dict(_TABLES["ai_titles"])
+AI_SKILLS: tuple[str, ...] = tuple(_TABLES["ai_skills"])
+PROFILES: Mapping[str, CategoryProfile] = {
+    name: CategoryProfile(
+        values["salary"],
+        tuple(values["education"]),
+        tuple(values["experience"]),
+        values["applicants"],
+        tuple(values["skills"]),
+        values["trend"],
+        values["upskilling"],
+    )
+    for name, values in _CATEGORIES.items()
 }
 BASE_WEIGHTS: Mapping[str, float] = {
-    "编辑/翻译": 2, "客服/运营": 10, "销售/商务拓展": 18, "金融/保险服务": 6, "市场/品牌/公关": 6,
-    "软件/硬件研发": 10, "运维/测试": 4, "人事/行政/财务/法务": 10, "教育/培训/科研": 6,
-    "视觉/交互/设计": 4, "生产制造": 12, "物流/采购/供应链": 7, "生活服务": 9,
-}  # fmt: skip
-
-BENEFITS: tuple[str, ...] = (
-    "五险一金，带薪年假",
-    "周末双休，法定节假日正常休息",
-    "年底双薪及绩效奖金",
-    "提供免费午餐和员工宿舍",
-    "定期组织团建活动和员工旅游",
-    "完善的晋升通道和培训体系",
-    "节日福利、生日礼金、高温补贴",
-    "Competitive salary and annual bonus",
-    "Five social insurances and housing fund",
-    "Flexible working hours and paid annual leave",
-    "Free lunch and team building activities",
-)
-BLURBS: tuple[str, ...] = (
-    "我们是一家快速发展的互联网科技公司，致力于为客户提供优质服务",
-    "公司成立于2008年，总部位于上海，员工超过2000人",
-    "欢迎有梦想、有激情的你加入我们的大家庭",
-    "我们不在乎你之前如何谋生，只想知道你有何渴望",
-    "We are a fast-growing company with offices in ten cities",
-    "Join a friendly team that values openness and learning",
-)
-REQUIREMENTS: tuple[str, ...] = (
-    "本科及以上学历，计算机相关专业优先",
-    "三年以上相关工作经验",
-    "具备良好的沟通能力和团队合作精神",
-    "能够承受一定的工作压力，责任心强",
-    "熟练使用Office办公软件",
-    "英语读写能力良好，能阅读英文文档",
-    "Bachelor's degree in a related field",
-    "At least three years of relevant experience",
-    "Strong communication skills and a team player",
-    "Fluent in English and Mandarin",
-)
+    name: values["base_weight"] for name, values in _CATEGORIES.items()
+}
+#: City -> (kind of occupation mix, salary factor). Names are in the report's top-30 list.
+CITIES: Mapping[str, tuple[str, float]] = {
+    name: (values["mix"], values["salary_factor"]) for name, values in _TABLES["cities"].items()
+}
+MIX_FACTORS: Mapping[str, Mapping[str, float]] = {
+    kind: dict(values) for kind, values in _TABLES["mix_factors"].items()
+}
+BENEFITS: tuple[str, ...] = tuple(_TABLES["distractors"]["benefits"])
+BLURBS: tuple[str, ...] = tuple(_TABLES["distractors"]["blurbs"])
+REQUIREMENTS: tuple[str, ...] = tuple(_TABLES["distractors"]["requirements"])
 
 
 @dataclass(frozen=True)

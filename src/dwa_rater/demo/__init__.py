@@ -1,0 +1,1 @@
+"""Demonstration data: synthetic job postings (:mod:`.synthetic`), never a model of a market."""

@@ -225,9 +225,13 @@ def split_duties(
     drop_requirements: bool = True,
     drop_other_sections: bool = True,
     min_width: int = 10,
+    drop_non_duty_lines: bool | None = None,
 ) -> list[str]:
     """The duty lines of one description, in order, without duplicates (see the module doc).
 
+    ``drop_non_duty_lines`` (default: as ``drop_requirements``) also drops single Chinese
+    lines that :func:`dwa_rater.indices.line_kinds.line_kind` classifies as a requirement,
+    benefit or boilerplate although they sit in a duties section.
     ``None``, NaN or empty text gives ``[]``.
     """
     if not isinstance(text, str) or not text.strip():
@@ -243,6 +247,10 @@ def split_duties(
         if kind == "other" and drop_other_sections:
             continue
         kept.extend(split_items(body, min_width))
+    if drop_requirements if drop_non_duty_lines is None else drop_non_duty_lines:
+        from dwa_rater.indices.line_kinds import is_duty_line
+
+        kept = [line for line in kept if is_duty_line(line)]
     return list(dict.fromkeys(kept))
 
 

@@ -24,6 +24,7 @@ from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.mapping import (
     CandidateStore,
     MappingConfig,
+    best_per_dwa,
     extract_posting_lines,
     map_lines,
     nearest,
@@ -152,6 +153,27 @@ def test_rank_lines_gives_cosines_in_order(tmp_path: Path) -> None:
     assert a["dwa_id"].tolist() == ["D1", "D2"]
     np.testing.assert_allclose(a["similarity"], [0.8, 0.6], rtol=1e-6)
     assert a["rank"].tolist() == [1, 2]
+
+
+def test_task_texts_speak_for_their_dwa(tmp_path: Path) -> None:
+    """With dwa_texts, a DWA's similarity is the best of its title and its texts."""
+    vectors = {**VECTORS, "Operate lift trucks": unit(0.6, 0.8, 0), "Grade papers": unit(0, 0, 1)}
+    texts = pd.DataFrame(
+        {"dwa_id": ["D2", "D3", "D9"], "text": ["Operate lift trucks", "Grade papers", "x"]}
+    )
+    cache = EmbeddingCache(tmp_path, TableEncoder(vectors))
+    candidates = rank_lines(["line a"], DWAS, cache, n_candidates=3, dwa_texts=texts)
+    # line a = (0.8, 0.6, 0): D1 title 0.8; D2 title 0.6 but its task (0.6, 0.8, 0) gives 0.96;
+    # D3 0 both ways; D9 is not in the catalogue and is ignored.
+    assert candidates["dwa_id"].tolist() == ["D2", "D1", "D3"]
+    np.testing.assert_allclose(candidates["similarity"], [0.96, 0.8, 0.0], atol=1e-6)
+    rng = np.random.default_rng(0)
+    similarities = rng.normal(size=(4, 6)).astype(np.float32)
+    owner = np.array([2, 0, 2, 1, 0, 2])
+    best = best_per_dwa(similarities, owner, 4)
+    for dwa in range(3):
+        np.testing.assert_allclose(best[:, dwa], similarities[:, owner == dwa].max(axis=1))
+    assert (best[:, 3] == -1).all()  # a DWA without texts
 
 
 def _candidates() -> pd.DataFrame:

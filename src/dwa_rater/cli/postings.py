@@ -140,8 +140,19 @@ def map_command(
     ] = _DEFAULT.dwa_role,
     keep_requirements: Annotated[
         bool,
-        typer.Option("--keep-requirements", help="Also map requirement sections (任职要求)."),
+        typer.Option(
+            "--keep-requirements",
+            help="Also map requirement sections (任职要求) and requirement, benefit or "
+            "boilerplate lines under a duties heading.",
+        ),
     ] = False,
+    match_tasks: Annotated[
+        bool,
+        typer.Option(
+            "--match-tasks/--titles-only",
+            help="Also match O*NET task statements linked to each DWA (richer text).",
+        ),
+    ] = _DEFAULT.match_tasks,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per encoder call.")] = 64,
     onet_dir: Annotated[
         Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
@@ -157,6 +168,7 @@ def map_command(
         weighting=weighting,
         temperature=temperature,
         dwa_role=dwa_role,
+        match_tasks=match_tasks,
     )
     map_file = (
         partial(map_postings_file_distributed, scheduler=scheduler)

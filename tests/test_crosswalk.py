@@ -217,3 +217,41 @@ def test_real_encoder_matches_obvious_categories(tmp_path: Path) -> None:
     top = table[table["rank"] == 1].set_index("category")["onetsoc_code"]
     expected = {"dev": "15-1252.00", "cs": "43-4051.00", "fin": "13-2011.00", "cook": "35-2014.00"}
     assert sum(top[k] == v for k, v in expected.items()) >= 3, top.to_dict()
+
+
+def test_remote_trend_cli(tmp_path: Path, data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dwa_rater.cli.main import app
+
+    pd.DataFrame(
+        {
+            "date": ["2022-03-01", "2022-04-01", "2024-02-01", "2024-03-01"],
+            "occupation_category": ["软件", "厨师", "软件", "软件"],
+        }
+    ).to_csv(tmp_path / "postings.csv", index=False)
+    pd.DataFrame(
+        {
+            "occupation_category": ["软件", "厨师", "软件", "厨师"],
+            "year": [2022, 2022, 2024, 2024],
+            "index": [0.8, 0.2, 0.7, 0.1],
+        }
+    ).to_csv(tmp_path / "index.csv", index=False)
+    # Software developers are teleworkable in Dingel-Neiman, restaurant cooks are not.
+    pd.DataFrame(
+        {"category": ["软件", "厨师"], "onetsoc_code": ["15-1252.00", "35-2014.00"], "weight": 1}
+    ).to_csv(tmp_path / "crosswalk.csv", index=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "indices", "remote-trend", str(tmp_path / "postings.csv"), "--occupation-index",
+            str(tmp_path / "index.csv"), "--crosswalk", str(tmp_path / "crosswalk.csv"),
+            "--out", str(tmp_path / "trend.csv"), "--data-dir", str(data_dir),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    trend = pd.read_csv(tmp_path / "trend.csv", dtype={"period": str}).set_index("period")
+    assert trend.loc["2022", "remote_work_index"] == pytest.approx(0.5)
+    assert trend.loc["2024", "remote_work_index"] == pytest.approx(1.0)
+    assert trend.loc["2022", "llm_index"] == pytest.approx(0.5)
+    assert trend.loc["2024", "llm_index"] == pytest.approx(0.7)

@@ -26,6 +26,10 @@ from dwa_rater.indices.city import (
     write_city_index,
 )
 from dwa_rater.indices.remote_work import remote_work_from_files, write_remote_work
+from dwa_rater.indices.remote_work_trend import (
+    remote_work_trend_from_files,
+    write_remote_work_trend,
+)
 from dwa_rater.paths import resolve_data_dir
 from dwa_rater.report.ai_development import write_ai_development_report
 
@@ -145,6 +149,39 @@ def city(
     typer.echo(f"wrote {out}")
 
 
+@indices_app.command("remote-trend")
+def remote_trend(
+    postings: Annotated[
+        Path, typer.Argument(help="Postings: occupation_category, date (CSV or Parquet).")
+    ],
+    occupation_index: Annotated[
+        Path,
+        typer.Option(
+            "--occupation-index", help="occupation_category, index, year or period per row."
+        ),
+    ],
+    crosswalk: Annotated[
+        Path, typer.Option("--crosswalk", help="Category -> O*NET table (crosswalk build).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="National indices per period (CSV).")],
+    period: Annotated[
+        list[str] | None,
+        typer.Option("--period", help="Windows (repeatable): 2022, 2024H1, ... Default: years."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Reference data root (telework/).")
+    ] = None,
+) -> None:
+    """The report's remote-work trend: national remote-work and LLM indices per period."""
+    trend = remote_work_trend_from_files(
+        postings, occupation_index, crosswalk, resolve_data_dir(data_dir, os.environ), period
+    )
+    paths = write_remote_work_trend(trend, out)
+    typer.echo(trend.national.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(trend.correlations.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
 @indices_app.command("remote-work")
 def remote_work(
     occupations: Annotated[
@@ -183,5 +220,5 @@ def remote_work(
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``indices`` (ai-dev, ai-indicators, city, remote-work)."""
+    """Mount ``indices`` (ai-dev, ai-indicators, city, remote-trend, remote-work)."""
     app.add_typer(indices_app, name="indices")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,3 +140,64 @@ def remote_work_trend(
         counts[["period", "occupation_category", "n", "posting_share", "remote_work", "index"]],
         pd.DataFrame(correlations).reindex(columns=columns),
     )
+
+
+def remote_work_trend_from_files(
+    postings_path: Path,
+    occupation_index_path: Path,
+    crosswalk_path: Path,
+    data_dir: Path,
+    periods: Sequence[str] | None = None,
+) -> RemoteWorkTrend:
+    """``dwa-rater indices remote-trend``: postings (occupation_category, date), the
+    occupation index (occupation_category, index and year or period), a crosswalk
+    (``crosswalk build``) and Dingel-Neiman teleworkability from ``data_dir/telework/``."""
+    from dwa_rater.indices.city import read_occupation_index
+    from dwa_rater.indices.crosswalk import read_crosswalk
+    from dwa_rater.indices.published import load_crosswalks
+    from dwa_rater.indices.remote_work import load_teleworkability, teleworkability_onetsoc2019
+
+    postings = _read_category_postings(postings_path)
+    index = read_occupation_index(occupation_index_path)
+    if "year" not in index.columns and "period" not in index.columns:
+        raise DataError(f"{occupation_index_path}: needs a year or period column")
+    telework = teleworkability_onetsoc2019(
+        load_teleworkability(data_dir / "telework" / "occupations_workathome.csv"),
+        load_crosswalks(data_dir).onetsoc2010_onetsoc2019,
+    )
+    return remote_work_trend(
+        postings,
+        index,
+        read_crosswalk(crosswalk_path),
+        telework.set_index("onetsoc_code")["teleworkable"],
+        periods,
+    )
+
+
+def _read_category_postings(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: postings file not found")
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("occupation_category", "date") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="mixed")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise DataError(f"{path} row {row + 1}: date {frame['date'].iloc[row]!r} is not a date")
+    return frame.assign(date=dates)
+
+
+def write_remote_work_trend(trend: RemoteWorkTrend, out: Path) -> list[Path]:
+    """``out`` (national indices per period), ``<stem>_categories.csv`` and
+    ``<stem>_correlations.csv``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trend.national.to_csv(out, index=False)
+    categories = out.with_name(f"{out.stem}_categories.csv")
+    trend.categories.to_csv(categories, index=False, encoding="utf-8-sig")
+    correlations = out.with_name(f"{out.stem}_correlations.csv")
+    trend.correlations.to_csv(correlations, index=False)
+    return [out, categories, correlations]

@@ -349,3 +349,43 @@ def test_cli_indices_and_ai_talent(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     growth = pd.read_csv(out / "ai_growth.csv", encoding="utf-8-sig")
     assert growth["growth_pct"].tolist() == pytest.approx([50.0])
+
+
+def test_windows_instead_of_years_by_hand() -> None:
+    """2022H1 (p1 X 0.8, p2 Y 0.2) against 2024-01..2024-04 (p4 X 0.9, p5 Y 0.3)."""
+    result = build_labour_market_indices(
+        _postings(), SCORES, from_period="2022H1", to_period="2024-01..2024-04"
+    )
+    assert (result.from_label, result.to_label, result.periods) == (
+        "2022H1",
+        "2024-01..2024-04",
+        True,
+    )
+    change = result.occupation_change.set_index("occupation_category")
+    assert change.loc["X", "change"] == pytest.approx(0.9 - 0.8)
+    assert change.loc["Y", "change"] == pytest.approx(0.3 - 0.2)
+    assert set(change["from_period"]) == {"2022H1"}
+    city = result.city_index
+    first = city[city["period"] == "2022H1"].set_index("city_code")
+    # 2022H1: 北京 holds every posting of X and of Y -> national weighting = 0.8 + 0.2.
+    assert first.loc["110000", "index"] == pytest.approx(1.0)
+    assert set(city["weighting"]) == {"national"}
+    market = result.market_changes.set_index("occupation_category")
+    # Posting shares: 2022H1 X 1/2; 2024-01..04 X 1/2.
+    assert market.loc["X", "posting_share_change"] == pytest.approx(0.0)
+    within = build_labour_market_indices(
+        _postings(), SCORES, from_period="2022H1", to_period="2024H1", city_weighting="within-city"
+    )
+    last = within.city_index[within.city_index["period"] == "2024H1"].set_index("city_code")
+    assert last.loc["310000", "index"] == pytest.approx(0.4)  # Y's 2024H1 index (0.3 + 0.5) / 2
+    with pytest.raises(ConfigError, match="both periods"):
+        build_labour_market_indices(_postings(), SCORES, from_period="2022H1")
+
+
+def test_ai_talent_windows(tmp_path: Path) -> None:
+    frame = _ai_postings()
+    by_period = ai_talent_demand(frame, ["自然语言处理"], periods=("2023H1", "2024H1"))
+    by_months = ai_talent_demand(frame, ["自然语言处理"], 2023, 2024, months=range(1, 7))
+    pd.testing.assert_frame_equal(by_period.growth, by_months.growth)
+    with pytest.raises(ConfigError, match="overlap"):
+        ai_talent_demand(frame, ["自然语言处理"], periods=("2024", "2024H1"))

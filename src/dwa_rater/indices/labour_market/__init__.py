@@ -9,8 +9,9 @@ score table; shares are in percent (0-100) and their changes in percentage point
   out of both sums; a posting with no scored DWA has no score (NaN).
 - :mod:`.occupations`: occupation index (:func:`occupation_index_by_year`), the mean posting
   score per occupation category and calendar year, and its change between two years
-  (:func:`occupation_index_change`); city LLM-exposure index (:func:`city_exposure_index`),
-  ``sum_o share_{c,o} * I_o``; market changes per occupation
+  (:func:`occupation_index_change`), or per window (:func:`occupation_index_in`); the city
+  index's ``within-city`` variant (:func:`city_exposure_index`; the report's weighting is in
+  :mod:`dwa_rater.indices.city`); market changes per occupation
   (:func:`occupation_market_changes`): posting, applicant, bachelor's-degree and 3+ years'
   experience shares.
 - :mod:`.relationships`: Pearson r with its two-sided p-value and the OLS slope of each change
@@ -46,6 +47,8 @@ from dwa_rater.indices.labour_market.occupations import (
     city_exposure_index_by_year,
     occupation_index_by_year,
     occupation_index_change,
+    occupation_index_change_between,
+    occupation_index_in,
     occupation_market_changes,
     occupation_market_shares,
 )
@@ -88,6 +91,8 @@ __all__ = [
     "linear_fit",
     "occupation_index_by_year",
     "occupation_index_change",
+    "occupation_index_change_between",
+    "occupation_index_in",
     "occupation_market_changes",
     "occupation_market_shares",
     "read_dwa_scores",

@@ -333,7 +333,22 @@ def test_cli_indices_and_ai_talent(tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "6 postings scored; years 2022 -> 2024" in result.output
+    assert "6 postings scored; years 2022 -> 2024; city weighting national" in result.output
+    windows = tmp_path / "windows"
+    result = runner.invoke(
+        app,
+        [
+            "postings", "indices", str(tmp_path / "postings.csv"), "--mapping-dir",
+            str(mapping_dir), "--scores", str(tmp_path / "scores.csv"), "--out-dir", str(windows),
+            "--period", "2022", "--period", "2024H1", "--city-weighting", "within-city",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "periods 2022 -> 2024H1; city weighting within-city" in result.output
+    city = pd.read_csv(windows / "city_index.csv", encoding="utf-8-sig")
+    assert set(city["period"]) == {"2022", "2024H1"} and set(city["weighting"]) == {"within-city"}
+    html = (windows / "report.html").read_text(encoding="utf-8")
+    assert "City LLM-exposure index, 2024H1 (weighting: within-city)" in html
     index = pd.read_csv(out / "occupation_index.csv", encoding="utf-8-sig")
     assert index["index"].tolist() == pytest.approx([0.7, 0.9, 0.2, 0.4])
     assert not (out / "report.html").exists()

@@ -26,7 +26,7 @@ SHIPPED = {
 
 def test_impact_rubric_asks_the_report_question_with_anchors() -> None:
     prompt = load_prompt("impact")
-    assert prompt.output == "score"
+    assert prompt.output.kind == "score" and prompt.scale is None
     assert "degree to which a large language model (LLM) affects" in prompt.system
     for anchor in ("- 0.0:", "- 0.25:", "- 0.5:", "- 0.75:", "- 1.0:"):
         assert anchor in prompt.system

@@ -28,6 +28,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "ratings",
     "agree",
     "calibrate",
+    "estimate",
     "onet",
     "indices",
     "crosswalk",

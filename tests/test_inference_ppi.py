@@ -8,7 +8,7 @@ import pytest
 
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.inference.combine import cross_fit, cross_ppi_mean, least_squares
-from dwa_rater.inference.ppi import classical_mean, ppi_mean, power_tuning, z_value
+from dwa_rater.inference.ppi import classical_mean, power_tuning, ppi_mean, z_value
 
 Z95 = 1.959963984540054
 
@@ -161,9 +161,7 @@ def test_cross_fitted_matches_crossppi(ppi_py) -> None:  # type: ignore[no-untyp
     gold, predicted, unlabelled = _synthetic(200, 1500, seed=4, k=3)
     combined = cross_fit(gold, predicted, unlabelled, folds=5, seed=4)
     ours = cross_ppi_mean(gold, predicted, unlabelled, folds=5, seed=4, lam=1.0)
-    low, high = ppi_py.crossppi_mean_ci(
-        gold, combined.gold, combined.fold_unlabelled, alpha=0.05
-    )
+    low, high = ppi_py.crossppi_mean_ci(gold, combined.gold, combined.fold_unlabelled, alpha=0.05)
     assert (ours.ci_low, ours.ci_high) == pytest.approx(
         (float(np.ravel(low)[0]), float(np.ravel(high)[0])), abs=1e-8
     )

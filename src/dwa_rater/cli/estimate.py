@@ -78,10 +78,10 @@ def estimate(
             f"[{row['classical_ci_low']:.4f}, {row['classical_ci_high']:.4f}])"
         )
     else:
-        ratio = table["width_ratio"].mean()
+        width = (table["ci_high"] - table["ci_low"]).mean()
         typer.echo(
-            f"{len(table)} groups of {by!r}; mean width {(table['ci_high'] - table['ci_low']).mean():.4f}"
-            f" = {ratio:.3f} of the gold-only intervals"
+            f"{len(table)} groups of {by!r}; mean interval width {width:.4f} = "
+            f"{table['width_ratio'].mean():.3f} of the gold-only intervals"
         )
     typer.echo(f"wrote {run.table}")
     typer.echo(f"wrote {run.manifest}")

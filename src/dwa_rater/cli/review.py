@@ -83,12 +83,33 @@ def select(
     audit_n: AuditNOption = None,
     seed: SeedOption = 0,
     rater: RaterOption = None,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy",
+            help="contested: contested items + audit; audit: a random sample of all items; "
+            "active: drawn by rater uncertainty, probabilities recorded (size: --audit-n or "
+            "--audit-fraction of all items).",
+        ),
+    ] = "contested",
+    measure: Annotated[
+        str, typer.Option("--measure", help="Coding behind the uncertainty of --strategy active.")
+    ] = "beta",
 ) -> None:
-    """Write the contested items (and the audit sample) with the reason each was chosen."""
+    """Write the items for human review with the reason (and probability) each was chosen."""
     rule = _rule(score_spread, audit_fraction, audit_n, seed, rater or [])
-    selection = select_to_file(ratings, out, rule)
-    typer.echo(f"wrote {len(selection)} items to {out}")
-    _print_reasons(reason_counts(selection))
+    if strategy == "contested":
+        selection = select_to_file(ratings, out, rule)
+        typer.echo(f"wrote {len(selection)} items to {out}")
+        _print_reasons(reason_counts(selection))
+        return
+    from dwa_rater.review.strategies import select_items_to_file
+
+    selection = select_items_to_file(ratings, out, strategy, rule, measure)
+    typer.echo(
+        f"wrote {len(selection)} items to {out} ({strategy} draw; sampling probabilities "
+        "recorded for `dwa-rater estimate --selection`)"
+    )
 
 
 @review_app.command("push")

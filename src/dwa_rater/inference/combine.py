@@ -54,9 +54,7 @@ def as_matrix(values: ArrayLike, name: str) -> FloatArray:
     return array
 
 
-def least_squares(
-    target: FloatArray, predictors: FloatArray, weights: FloatArray
-) -> FloatArray:
+def least_squares(target: FloatArray, predictors: FloatArray, weights: FloatArray) -> FloatArray:
     """Weighted least-squares coefficients ``[a, b_1..b_k]`` of ``target ~ a + predictors b``.
 
     A tiny ridge penalty (:data:`RIDGE`) on ``b`` keeps collinear raters defined.

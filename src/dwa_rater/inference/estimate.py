@@ -4,14 +4,16 @@ For each group (of ``by``; one group without it) the items with a prediction fro
 predicted rater form the population; the gold rater's labels on some of them are the evidence.
 Which estimator runs depends on how the gold items were chosen:
 
-- every gold item has a recorded ``sampling_probability`` (``review select --strategy
+- gold items have a recorded ``sampling_probability`` (``review select --strategy
   audit|active``): the active-inference IPW mean (:func:`.active.ipw_mean`), ``active-ipw``;
+  gold items without a probability are left out;
 - gold items carry a selection ``reason`` (a ``review select`` table passed as ``selection``, or
   a ``reason`` column on the gold rows): contested items were chosen *because* the raters
   disagreed, which is not a random sample, so only the ``audit`` items count as gold; the
   others keep their predictions and the row's ``warning`` says how many were left out;
-- otherwise the gold items are taken as a simple random sample, and a two-sample z-test of the
-  predictions (gold items vs the others) flags samples that do not look random (p < 0.001).
+- otherwise the gold items are taken as a simple random sample, and two-sample z-tests of the
+  predictions and of the raters' spread (gold items vs the others) flag samples that do not
+  look random (p < 0.001): the row's ``warning`` says so.
 
 With one predicted rater the estimator is PPI++ (:func:`.ppi.ppi_mean`), with several the
 cross-fitted combination (:func:`.combine.cross_ppi_mean`). Each row also carries the classical
@@ -22,7 +24,6 @@ mean of the predictions. Values are on the 0-1 scale of the measure.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,6 +128,29 @@ def randomness_p_value(predicted_gold: np.ndarray, predicted_other: np.ndarray) 
     return float(2 * norm.sf(abs(z)))
 
 
+def randomness_warning(predictions: np.ndarray, labelled: np.ndarray) -> str:
+    """A warning when the gold items do not look like a random sample of all items, else "".
+
+    Two Welch z-tests of gold vs other items (:func:`randomness_p_value`), Bonferroni-combined:
+    on the mean prediction and, with several predicted raters, on the raters' spread
+    ``max - min`` (contested-item selection picks items where raters disagree).
+    """
+    mean_prediction = predictions.mean(axis=1)
+    tests = {"mean prediction": mean_prediction}
+    if predictions.shape[1] > 1:
+        tests["rater spread"] = predictions.max(axis=1) - predictions.min(axis=1)
+    for name, values in tests.items():
+        p_value = min(1.0, len(tests) * randomness_p_value(values[labelled], values[~labelled]))
+        if p_value < RANDOMNESS_ALARM:
+            return (
+                f"gold items do not look like a random sample: their {name} "
+                f"{values[labelled].mean():.3f} vs {values[~labelled].mean():.3f} for the others "
+                f"(p={p_value:.1e}); pass the `review select` table with --selection, or draw "
+                "gold items with `review select --strategy audit|active`"
+            )
+    return ""
+
+
 def _row(result: MeanInterval | None, classical: MeanInterval | None) -> dict[str, object]:
     if result is None:
         return {
@@ -156,28 +180,61 @@ def _row(result: MeanInterval | None, classical: MeanInterval | None) -> dict[st
     return row
 
 
-def estimate_group(items: pd.DataFrame, options: EstimateOptions) -> dict[str, object]:
-    """One output row (without the ``by`` column) from one group's item table."""
-    predicted_columns = list(options.predicted)
+@dataclass(frozen=True)
+class GroupItems:
+    """One group's items as arrays: gold (NaN if unlabelled), predictions (items x raters, NaN
+    if missing), weights, and the optional sampling probabilities and selection reasons."""
+
+    gold: np.ndarray
+    predictions: np.ndarray
+    weights: np.ndarray
+    probabilities: np.ndarray | None = None
+    reasons: np.ndarray | None = None
+
+    def subset(self, keep: np.ndarray) -> GroupItems:
+        """The same arrays restricted to ``keep`` (a boolean mask or row positions)."""
+        return GroupItems(
+            gold=self.gold[keep],
+            predictions=self.predictions[keep],
+            weights=self.weights[keep],
+            probabilities=None if self.probabilities is None else self.probabilities[keep],
+            reasons=None if self.reasons is None else self.reasons[keep],
+        )
+
+
+def estimate_group(items: GroupItems, options: EstimateOptions) -> dict[str, object]:
+    """One output row (without the ``by`` column) from one group's items."""
     warnings: list[str] = []
-    has_prediction = items[predicted_columns].notna().all(axis=1).to_numpy()
-    gold = items["gold"].to_numpy(dtype=np.float64).copy()
-    excluded = int((~np.isnan(gold) & ~has_prediction).sum())
+    has_prediction = ~np.isnan(items.predictions).any(axis=1)
+    excluded = int((~np.isnan(items.gold) & ~has_prediction).sum())
     if excluded:
         warnings.append(f"{excluded} gold item(s) without a prediction left out")
-    population = items[has_prediction]
-    gold = gold[has_prediction]
-    predictions = population[predicted_columns].to_numpy(dtype=np.float64)
-    weights = population["weight"].to_numpy(dtype=np.float64)
+    population = items.subset(has_prediction)
+    gold = population.gold.copy()
+    predictions = population.predictions
+    weights = population.weights
     labelled = ~np.isnan(gold)
     probabilities = None
-    if PROBABILITY_COLUMN in population.columns:
-        known = population[PROBABILITY_COLUMN].to_numpy(dtype=np.float64)
-        if labelled.any() and not np.isnan(known[labelled]).any():
+    if population.probabilities is not None:
+        known = population.probabilities
+        with_probability = labelled & ~np.isnan(known)
+        if with_probability.any():
             probabilities = known
-    if probabilities is None and REASON_COLUMN in population.columns:
-        reasons = population[REASON_COLUMN].fillna("unselected").astype(str).to_numpy()
-        chosen_on_purpose = labelled & ~np.isin(reasons, list(RANDOM_REASONS))
+            without = labelled & np.isnan(known)
+            if without.any():
+                k = int(without.sum())
+                excluded += k
+                gold[without] = np.nan
+                labelled = ~np.isnan(gold)
+                warnings.append(f"{k} gold label(s) without a sampling probability left out")
+            waiting = int((~labelled & ~np.isnan(known)).sum())
+            if waiting:
+                warnings.append(
+                    f"{waiting} drawn item(s) have no gold label yet; the estimate treats them "
+                    "as not drawn, which is unbiased only if they are missing at random"
+                )
+    if probabilities is None and population.reasons is not None:
+        chosen_on_purpose = labelled & ~np.isin(population.reasons, list(RANDOM_REASONS))
         if chosen_on_purpose.any():
             k = int(chosen_on_purpose.sum())
             excluded += k
@@ -188,36 +245,33 @@ def estimate_group(items: pd.DataFrame, options: EstimateOptions) -> dict[str, o
                 "audit sample counts, and it covers only the uncontested items"
             )
     n_gold = int(labelled.sum())
-    row: dict[str, object] = {"n_gold": n_gold, "n": len(population), "method": "none"}
+    size = len(gold)
+    row: dict[str, object] = {"n_gold": n_gold, "n": size, "method": "none"}
     row["n_gold_excluded"] = excluded
     mean_prediction = predictions.mean(axis=1)
-    if len(population):
+    if size:
         row["predicted_mean"] = float(np.average(mean_prediction, weights=weights))
     if n_gold < 2:
         warnings.append(f"{n_gold} usable gold label(s): no interval")
         row.update(_row(None, None))
         row["warning"] = "; ".join(warnings)
         return row
+    classical: MeanInterval
     if probabilities is not None:
-        if len(predicted_columns) > 1:
+        if predictions.shape[1] > 1:
             warnings.append("several predicted raters averaged (no combination under IPW)")
         result = ipw_mean(mean_prediction, gold, probabilities, options.level, weights)
         classical = ipw_mean(mean_prediction, gold, probabilities, options.level, weights, lam=0.0)
         classical = MeanInterval(**{**classical.__dict__, "method": "horvitz-thompson"})
     else:
-        classical = classical_mean(gold[labelled], options.level, weights[labelled], len(gold))
-        p_value = randomness_p_value(mean_prediction[labelled], mean_prediction[~labelled])
-        if p_value < RANDOMNESS_ALARM:
-            warnings.append(
-                f"gold items do not look like a random sample: their mean prediction "
-                f"{mean_prediction[labelled].mean():.3f} vs {mean_prediction[~labelled].mean():.3f}"
-                f" for the others (p={p_value:.1e}); pass the `review select` table with "
-                "--selection, or draw gold items with --strategy audit|active"
-            )
+        classical = classical_mean(gold[labelled], options.level, weights[labelled], size)
+        warning = randomness_warning(predictions, labelled)
+        if warning:
+            warnings.append(warning)
         if labelled.all():
             result = classical
             warnings.append("every item has a gold label: classical mean")
-        elif len(predicted_columns) == 1:
+        elif predictions.shape[1] == 1:
             result = ppi_mean(
                 gold[labelled],
                 predictions[labelled, 0],
@@ -242,21 +296,52 @@ def estimate_group(items: pd.DataFrame, options: EstimateOptions) -> dict[str, o
     return row
 
 
-def _groups(items: pd.DataFrame, by: str | None) -> Iterator[tuple[object, pd.DataFrame]]:
-    if by is None:
-        yield None, items
-        return
-    yield from items.groupby(by, sort=True, observed=True)
+def _group_arrays(items: pd.DataFrame, options: EstimateOptions) -> GroupItems:
+    probabilities = (
+        pd.to_numeric(items[PROBABILITY_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
+        if PROBABILITY_COLUMN in items.columns
+        else None
+    )
+    reasons = (
+        items[REASON_COLUMN].fillna("unselected").astype(str).to_numpy()
+        if REASON_COLUMN in items.columns
+        else None
+    )
+    return GroupItems(
+        gold=items["gold"].to_numpy(dtype=np.float64),
+        predictions=items[list(options.predicted)].to_numpy(dtype=np.float64),
+        weights=items["weight"].to_numpy(dtype=np.float64),
+        probabilities=probabilities,
+        reasons=reasons,
+    )
+
+
+def _sorted_keys(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Group keys in natural order (numbers numerically) and each row's group position."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    keys = numeric if numeric.notna().all() else values.astype(str)
+    codes, uniques = pd.factorize(keys, sort=True)
+    originals = values.groupby(codes, sort=True).first().to_numpy()
+    return codes, originals if len(originals) == len(uniques) else uniques
 
 
 def estimate_items(items: pd.DataFrame, options: EstimateOptions) -> pd.DataFrame:
-    """The estimate table from an item table of :func:`.items.item_table`."""
+    """The estimate table from an item table of :func:`.items.item_table`.
+
+    Groups are split once with numpy (fast for hundreds of groups); ``by`` values that are all
+    numbers come out in numeric order.
+    """
+    arrays = _group_arrays(items, options)
     rows = []
-    for key, group in _groups(items, options.by):
-        row = estimate_group(group, options)
-        if options.by is not None:
-            row = {options.by: key, **row}
-        rows.append(row)
+    if options.by is None:
+        rows.append(estimate_group(arrays, options))
+    else:
+        codes, keys = _sorted_keys(items[options.by])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        for position, key in enumerate(keys):
+            members = order[bounds[position] : bounds[position + 1]]
+            rows.append({options.by: key, **estimate_group(arrays.subset(members), options)})
     table = pd.DataFrame.from_records(rows)
     table["measure"] = options.measure
     table["gold_rater"] = options.gold

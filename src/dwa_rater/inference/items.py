@@ -38,7 +38,11 @@ def coded_values(rows: pd.DataFrame, measure: str) -> pd.Series:
     if measure not in MEASURES:
         raise ConfigError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
     if measure == "score":
+        if "score" not in rows.columns:
+            raise DataError("the ratings table has no 'score' column")
         return pd.to_numeric(rows["score"], errors="coerce").astype(float)
+    if "label" not in rows.columns:
+        raise DataError("the ratings table has no 'label' column")
     labels = rows["label"].astype("string").str.strip().str.upper()
     mapping = dict(zip(LABELS, CODES[measure].tolist(), strict=True))
     unknown = labels.notna() & ~labels.isin(list(mapping))
@@ -86,7 +90,7 @@ def item_table(
             f"rater(s) {', '.join(missing)} not in the ratings; known raters: "
             f"{', '.join(sorted(present))}"
         )
-    rows = ok_ratings(ratings)
+    rows = ok_ratings(ratings) if "status" in ratings.columns else ratings
     rows = rows[rows["rater"].isin(raters)]
     keys = [by] if by else []
     frame = pd.DataFrame({"item_id": rows["item_id"].astype(str), "rater": rows["rater"]})

@@ -39,10 +39,14 @@ def replicate_ratings(
         raise ConfigError(f"gold fraction must be in (0, 1], got {gold_fraction}")
     raters = [gold, *predicted]
     rows = ratings[ratings["rater"].isin(raters)]
-    per_rater = {r: rows[rows["rater"] == r].drop_duplicates("item_id").set_index("item_id") for r in raters}
+    per_rater = {
+        r: rows[rows["rater"] == r].drop_duplicates("item_id").set_index("item_id") for r in raters
+    }
     common = sorted(set.intersection(*(set(frame.index) for frame in per_rater.values())))
     if size > len(common):
-        raise ConfigError(f"replicate size {size} exceeds the {len(common)} items every rater labelled")
+        raise ConfigError(
+            f"replicate size {size} exceeds the {len(common)} items every rater labelled"
+        )
     rng = np.random.default_rng(seed)
     n_gold = round(gold_fraction * size)
     item_ids = np.asarray(common, dtype=object)

@@ -226,3 +226,39 @@ def test_replicates_of_the_dev_half_cover(data_dir: Path) -> None:
     assert covered.mean() >= 0.9
     assert table["width_ratio"].mean() <= 0.9
     assert (table["n_gold"] == 300).all() and (table["n"] == 3000).all()
+
+
+def test_review_select_audit_strategy_feeds_estimate(tmp_path: Path) -> None:
+    from dwa_rater.cli.review import register as register_review
+
+    review = typer.Typer()
+    register_review(review)
+    frame, truth = _ratings(n_items=400, gold_share=0.0, seed=6)
+    llm = frame[frame["rater"] != "human"]
+    llm.to_csv(tmp_path / "llm.csv", index=False)
+    out = tmp_path / "audit.csv"
+    result = CliRunner().invoke(
+        review,
+        ["review", "select", str(tmp_path / "llm.csv"), "--strategy", "audit",
+         "--audit-n", "80", "--seed", "3", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    selection = pd.read_csv(out, dtype={"item_id": str})
+    assert len(selection) == 80
+    assert selection["sampling_probability"].tolist() == pytest.approx([0.2] * 80)
+    assert set(selection["reason"]) == {"audit"}
+    bad = CliRunner().invoke(
+        review, ["review", "select", str(tmp_path / "llm.csv"), "--strategy", "greedy",
+                 "--out", str(tmp_path / "x.csv")],
+    )  # fmt: skip
+    assert isinstance(bad.exception, ConfigError)
+    ids = selection["item_id"].to_numpy()
+    human = pd.DataFrame(
+        {"item_id": ids, "rater": "human", "label": truth[[int(i[1:]) for i in ids]]}
+    )
+    ratings = pd.concat([llm, human], ignore_index=True)
+    row = estimate_ratings(
+        ratings, EstimateOptions(gold="human", predicted=("llm_a",)), selection
+    ).table.iloc[0]
+    assert row["method"] == "ppi++"  # equal probabilities: a simple random sample
+    assert (row["n_gold"], row["n"]) == (80, 400)

@@ -5,8 +5,9 @@ predicted rater form the population; the gold rater's labels on some of them are
 Which estimator runs depends on how the gold items were chosen:
 
 - gold items have a recorded ``sampling_probability`` (``review select --strategy
-  audit|active``): the active-inference IPW mean (:func:`.active.ipw_mean`), ``active-ipw``;
-  gold items without a probability are left out;
+  audit|active``): gold items without one are left out; unequal probabilities give the
+  active-inference IPW mean (:func:`.active.ipw_mean`), ``active-ipw``; equal ones (a simple
+  random sample, ``--strategy audit``) the PPI++ estimators below;
 - gold items carry a selection ``reason`` (a ``review select`` table passed as ``selection``, or
   a ``reason`` column on the gold rows): contested items were chosen *because* the raters
   disagreed, which is not a random sample, so only the ``audit`` items count as gold; the
@@ -233,6 +234,10 @@ def estimate_group(items: GroupItems, options: EstimateOptions) -> dict[str, obj
                     f"{waiting} drawn item(s) have no gold label yet; the estimate treats them "
                     "as not drawn, which is unbiased only if they are missing at random"
                 )
+            if labelled.any() and np.ptp(known[labelled]) < 1e-12:
+                # equal probabilities: a simple random sample, for which PPI++ is more efficient
+                # (IPW's variance also counts the squared bias of the predictions)
+                probabilities = None
     if probabilities is None and population.reasons is not None:
         chosen_on_purpose = labelled & ~np.isin(population.reasons, list(RANDOM_REASONS))
         if chosen_on_purpose.any():

@@ -262,3 +262,32 @@ def test_review_select_audit_strategy_feeds_estimate(tmp_path: Path) -> None:
     ).table.iloc[0]
     assert row["method"] == "ppi++"  # equal probabilities: a simple random sample
     assert (row["n_gold"], row["n"]) == (80, 400)
+
+
+def test_study_estimate_step(tmp_path: Path) -> None:
+    from dwa_rater.study.uncertainty import ESTIMATE_FILE, study_estimate
+
+    frame, truth = _ratings(n_items=300, gold_share=0.0, seed=8)
+    llm = frame[frame["rater"] != "human"]
+    assert (
+        "no human labels"
+        in study_estimate(llm, tmp_path, "human", ["llm_a"], "beta", None)["reason"]
+    )
+    selection = select_items(llm, "contested", SelectionRule(audit_fraction=0.3, seed=1))
+    selection.to_csv(tmp_path / "contested.csv", index=False)
+    ids = selection["item_id"].to_numpy()
+    human = pd.DataFrame(
+        {"item_id": ids, "rater": "human", "label": truth[[int(i[1:]) for i in ids]]}
+    )
+    record = study_estimate(
+        pd.concat([llm, human], ignore_index=True),
+        tmp_path,
+        "human",
+        ["llm_a", "llm_b", "absent"],
+        "beta",
+        tmp_path / "contested.csv",
+    )
+    n_audit = int((selection["reason"] == "audit").sum())
+    assert record["human_sample"].startswith(f"{n_audit} human labels")
+    assert record["ci"][0] < record["estimate"] < record["ci"][1]
+    assert (tmp_path / ESTIMATE_FILE).is_file()

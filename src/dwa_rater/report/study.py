@@ -218,6 +218,18 @@ def _provenance(report: HtmlReport, paths: StudyPaths, result: StudyResult) -> N
     _end(report)
 
 
+def _estimate_note(report: HtmlReport, record: dict[str, Any], measure: str) -> None:
+    """The mean exposure with its interval and the human sample it rests on (issue 15)."""
+    if record.get("status") != "done" or record.get("estimate") is None:
+        return
+    low, high = record["ci"]
+    report.paragraph(
+        f"Mean {measure} over the rated DWAs: {record['estimate']:.3f} (95% interval "
+        f"{low:.3f}-{high:.3f}, {record['method']}), resting on {record['human_sample']}. "
+        f"{record.get('warning', '')}"
+    )
+
+
 def _labels(report: HtmlReport, ratings: pd.DataFrame) -> None:
     _section(report, "labels")
     summary = (
@@ -406,6 +418,7 @@ def write_study_report(
     _contested(report, paths, result.steps.get("review", {}))
     _section(report, "calibration")
     add_calibration_sections(report, artifacts["calibration"])
+    _estimate_note(report, result.steps.get("estimate", {}), measure)
     _end(report)
     _activities(report, paths, measure)
     for anchor, step, build in (

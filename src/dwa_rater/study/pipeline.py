@@ -241,6 +241,19 @@ def _run_steps(
         del exported
     scores_file = paths.export / "dwa_scores.csv"
     measure = config.indices.measure
+    with _step(result, "estimate", log, optional=True) as record:
+        from dwa_rater.study.uncertainty import study_estimate
+
+        record.update(
+            study_estimate(
+                ratings,
+                paths.out,
+                config.review.human_rater,
+                [spec.name for spec in config.panel()],
+                measure,
+                paths.contested,
+            )
+        )
     with _step(result, "onet", log, optional=True) as record:
         from dwa_rater.indices.onet import occupation_index_from_files
         from dwa_rater.indices.published import compare_files, write_with_attribution

@@ -55,6 +55,11 @@ def coded_values(rows: pd.DataFrame, measure: str) -> pd.Series:
     return labels.map(mapping).astype(float)
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as strings, without a Python-level pass when they already are."""
+    return values if isinstance(values.dtype, pd.StringDtype) else values.astype(str)
+
+
 def _check_columns(ratings: pd.DataFrame, by: str | None, weights: str | None) -> None:
     for option, column in (("--by", by), ("--weights", weights)):
         if column is not None and column not in ratings.columns:
@@ -83,7 +88,7 @@ def item_table(
     raters = [gold, *predicted]
     if len(set(raters)) != len(raters):
         raise ConfigError("the gold rater and the predicted raters must all differ")
-    present = set(ratings["rater"].dropna().astype(str))
+    present = {str(r) for r in ratings["rater"].dropna().unique()}
     missing = [r for r in raters if r not in present]
     if missing:
         raise DataError(
@@ -93,7 +98,7 @@ def item_table(
     rows = ok_ratings(ratings) if "status" in ratings.columns else ratings
     rows = rows[rows["rater"].isin(raters)]
     keys = [by] if by else []
-    frame = pd.DataFrame({"item_id": rows["item_id"].astype(str), "rater": rows["rater"]})
+    frame = pd.DataFrame({"item_id": _as_text(rows["item_id"]), "rater": rows["rater"]})
     if by:
         frame[by] = rows[by]
         if frame[by].isna().any():
@@ -121,7 +126,7 @@ def _item_extras(
     """Per (group, item): weight (any rater's row), sampling probability and reason (gold rows)."""
     index = [*keys, "item_id"]
     parts = []
-    base = rows.assign(item_id=rows["item_id"].astype(str))
+    base = rows.assign(item_id=_as_text(rows["item_id"]))
     if weights:
         values = pd.to_numeric(base[weights], errors="coerce")
         bad = values.isna() & base[weights].notna() & (base[weights].astype(str) != "")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from dwa_rater.calibration.files import file_sha256
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.inference.estimate import EstimateOptions, EstimateResult, estimate_ratings
+from dwa_rater.provenance import (
+    collect_provenance,
+    file_sha256,
+    manifest_header,
+    manifest_path_for,
+    write_json_atomic,
+    write_table_atomic,
+)
 from dwa_rater.store import read_ratings
 
 
@@ -41,20 +44,8 @@ def read_selection_table(path: Path) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table as CSV or Parquet (by suffix), atomically (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() == ".parquet":
-        frame.to_parquet(temporary, index=False)
-    else:
-        frame.to_csv(temporary, index=False, lineterminator="\n")
-    os.replace(temporary, path)
-    return path
-
-
-def manifest_path_for(table: Path) -> Path:
-    """``<TABLE>.manifest.json`` next to the estimate table."""
-    return table.with_name(table.name + ".manifest.json")
+    """Write a table as CSV or Parquet (by suffix), atomically."""
+    return write_table_atomic(frame, path)
 
 
 def estimate_files(
@@ -68,9 +59,6 @@ def estimate_files(
     The manifest names the inputs (path, SHA-256, rows), the options, the gold sample the
     intervals rest on and the package version, so that every number can be traced.
     """
-    from dwa_rater import __version__
-    from dwa_rater.runs import git_sha
-
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{out}: the estimate table must end in .csv or .parquet")
@@ -86,11 +74,7 @@ def estimate_files(
         for p, f in zip(paths, frames, strict=True)
     ]
     manifest = {
-        "kind": "dwa_rater estimates",
-        "created_at": datetime.now(UTC).isoformat(),
-        "dwa_rater_version": __version__,
-        "git_sha": git_sha(Path(__file__).resolve().parent),
-        "python": platform.python_version(),
+        **manifest_header("dwa_rater estimates"),
         "table": {"path": str(out), "sha256": file_sha256(out), "columns": list(result.table)},
         "inputs": inputs,
         "selection": (
@@ -105,11 +89,9 @@ def estimate_files(
             "prompt_versions": _prompt_versions(ratings, [options.gold, *options.predicted]),
         },
         "notes": result.notes,
+        "provenance": collect_provenance(ratings, list(paths)),
     }
-    manifest_path = manifest_path_for(out)
-    temporary = manifest_path.with_name(f".{manifest_path.name}.tmp")
-    temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, manifest_path)
+    manifest_path = write_json_atomic(manifest_path_for(out), manifest)
     return EstimateRun(result=result, table=out, manifest=manifest_path)
 
 

@@ -1,7 +1,8 @@
 """Long ratings table -> one row per item (per group) with the gold value and each prediction.
 
-Labels are coded with the exposure codings of :data:`dwa_rater.calibration.mapping.CODES`
-(Eloundou et al. 2023: alpha = E1, beta = E1 + 0.5 E2, gamma = E1 + E2; 0-1 scale); the
+Labels are coded with the codings of the exposure rubric's scale (its manifest, read by
+:func:`dwa_rater.prompts.exposure_scale`; Eloundou et al. 2023: alpha = E1, beta = E1 + 0.5 E2,
+gamma = E1 + E2; 0-1 scale); the
 measure ``score`` takes the numeric ``score`` column (0-1) instead. A rater's value of an item is
 the mean over its samples (failed rows dropped). With a ``by`` column the key is (group, item):
 the same item may sit in several groups (replicates, cities, years), each counted once per
@@ -16,8 +17,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from dwa_rater.calibration.mapping import CODES, LABELS
 from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.prompts import exposure_scale
 from dwa_rater.store import ok_ratings
 
 Measure = Literal["alpha", "beta", "gamma", "score"]
@@ -44,13 +45,13 @@ def coded_values(rows: pd.DataFrame, measure: str) -> pd.Series:
     if "label" not in rows.columns:
         raise DataError("the ratings table has no 'label' column")
     labels = rows["label"].astype("string").str.strip().str.upper()
-    mapping = dict(zip(LABELS, CODES[measure].tolist(), strict=True))
+    mapping = exposure_scale().coding(measure)
     unknown = labels.notna() & ~labels.isin(list(mapping))
     if unknown.any():
         first = rows.loc[unknown, "item_id"].iloc[0]
         raise DataError(
             f"label(s) {', '.join(sorted(set(labels[unknown])))} not in the coding "
-            f"({', '.join(LABELS)}); {int(unknown.sum())} row(s), first at item {first}"
+            f"({', '.join(mapping)}); {int(unknown.sum())} row(s), first at item {first}"
         )
     return labels.map(mapping).astype(float)
 

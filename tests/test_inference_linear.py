@@ -15,6 +15,7 @@ from dwa_rater.indices.uncertainty import (
     core_task_links,
     index_change_intervals,
     index_intervals,
+    posting_links,
 )
 from dwa_rater.inference.linear import linear_estimate
 
@@ -117,3 +118,22 @@ def test_core_weighted_occupation_index_matches_the_published_one(data_dir: Path
     difference = (table.loc[both, "estimate"] - published.loc[both, "human_rating_beta"]).abs()
     assert difference.quantile(0.95) < 1e-6
     assert table["se"].max() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_posting_links_reproduce_the_mean_posting_score() -> None:
+    posting_dwas = pd.DataFrame(
+        {
+            "posting_id": ["p1", "p1", "p2", "p3"],
+            "dwa_id": ["a", "b", "a", "c"],
+            "weight": [1.0, 3.0, 2.0, 1.0],
+        }
+    )
+    postings = pd.DataFrame(
+        {"posting_id": ["p1", "p2", "p3"], "occupation_category": ["x", "x", "y"]}
+    )
+    scores = pd.Series({"a": 0.2, "b": 1.0, "c": 0.5})
+    links = posting_links(posting_dwas, postings)
+    # x: mean of p1 (0.25 * 0.2 + 0.75 * 1.0 = 0.8) and p2 (0.2) = 0.5; y: 0.5
+    index = (links["weight"] * links["item_id"].map(scores)).groupby(links["group"]).sum()
+    assert index.to_dict() == pytest.approx({"x": 0.5, "y": 0.5})
+    assert links.groupby("group")["weight"].sum().tolist() == pytest.approx([1.0, 1.0])

@@ -11,9 +11,8 @@ LLM predictions on the items nobody labelled.
   others (:func:`core_task_links`).
 - Occupation index from DWA scores: the links of
   :func:`dwa_rater.calibration.evaluate.occupation_weights` (O*NET Tasks to DWAs).
-- Posting-based occupation index by year, and the city index: DWA weights summed over the
-  postings (each posting's DWA weights sum to 1) — any ``group, item_id, weight`` table; the
-  city index composes occupation links with the city's occupation shares
+- Posting-based occupation index by year (:func:`posting_links` on one year's postings), and
+  the city index, which composes occupation links with the city's occupation shares
   (:func:`compose_links`).
 - A change between two years: :func:`index_change_intervals` (coefficients ``a_to - a_from``).
 
@@ -61,6 +60,33 @@ def core_task_links(tasks: pd.DataFrame) -> pd.DataFrame:
             "weight": np.where(tasks["task_type"].astype(str) == "Core", 2.0, 1.0),
         }
     )
+
+
+def posting_links(
+    posting_dwas: pd.DataFrame, postings: pd.DataFrame, by: str = "occupation_category"
+) -> pd.DataFrame:
+    """Links of the posting-based index of each ``by`` group: its mean posting score.
+
+    A posting's score is ``sum_d W_d s_d / sum_d W_d`` over its DWAs
+    (:mod:`dwa_rater.indices.labour_market.scoring`), so a group's mean posting score weighs DWA
+    ``d`` by ``mean over the group's postings of W_pd / sum_d W_pd``. ``posting_dwas`` has
+    posting_id, dwa_id, weight; ``postings`` has posting_id and ``by`` (filter it to one year
+    first for the index by year; two years' links give the change).
+    """
+    for column in ("posting_id", "dwa_id", "weight"):
+        if column not in posting_dwas.columns:
+            raise DataError(f"posting DWA table lacks column {column!r}")
+    if by not in postings.columns or "posting_id" not in postings.columns:
+        raise DataError(f"postings need columns posting_id and {by!r}")
+    links = posting_dwas[posting_dwas["weight"] > 0].copy()
+    links["share"] = links["weight"] / links.groupby("posting_id")["weight"].transform("sum")
+    group = postings.set_index(postings["posting_id"].astype(str))[by]
+    links["group"] = links["posting_id"].astype(str).map(group)
+    links = links[links["group"].notna()]
+    size = links.groupby("group")["posting_id"].nunique()
+    out = links.groupby(["group", "dwa_id"], as_index=False, sort=True)["share"].sum()
+    out["weight"] = out["share"] / out["group"].map(size)
+    return out.rename(columns={"dwa_id": "item_id"})[["group", "item_id", "weight"]]
 
 
 def compose_links(upper: pd.DataFrame, lower: pd.DataFrame) -> pd.DataFrame:

@@ -13,20 +13,29 @@ from dwa_rater.review.convert import (
     CONSENSUS_RATER,
     EXPORT_FORMAT,
     latest_tasks,
+    parse_confidence,
     parse_result,
-    pseudonym,
     ratings_from_exports,
     ratings_from_tasks,
 )
+from dwa_rater.review.pseudonyms import make_key
 from dwa_rater.schemas import RATING_COLUMNS
 from dwa_rater.store import read_ratings, write_ratings
 
-ALICE = pseudonym("alice@example.com")
-BOB = pseudonym("bob@example.com")
+KEY = make_key("test-key-0123456789abcdef")
+ALICE = KEY.pseudonym("alice@example.com")
+BOB = KEY.pseudonym("bob@example.com")
 
 
-def _result(label: str | None, score: float | None, comment: str = "") -> list[dict]:
+def _result(
+    label: str | None, score: float | None, comment: str = "", confidence: str | None = None
+) -> list[dict]:
     result = []
+    if confidence is not None:
+        result.append(
+            {"from_name": "confidence", "to_name": "statement", "type": "choices",
+             "value": {"choices": [confidence]}}
+        )  # fmt: skip
     if label is not None:
         result.append(
             {"from_name": "label", "to_name": "statement", "type": "choices",
@@ -55,11 +64,12 @@ def _annotation(
     updated: str = "2026-01-01T10:00:00Z",
     ground_truth: bool = False,
     cancelled: bool = False,
+    confidence: str | None = None,
 ) -> dict:
     return {
         "id": annotation_id,
         "completed_by": user,
-        "result": [] if cancelled else _result(label, score, comment),
+        "result": [] if cancelled else _result(label, score, comment, confidence),
         "was_cancelled": cancelled,
         "ground_truth": ground_truth,
         "lead_time": 12.5,
@@ -101,8 +111,24 @@ FIRST = _document(
         ),
         # Alice skipped: no rating at all.
         _task(3, "D3", [_annotation(31, 2, None, None, cancelled=True)]),
-        # Two annotators agree.
-        _task(4, "D4", [_annotation(41, 2, "E2", 0.8), _annotation(42, 3, "E2", 0.6)]),
+        # Two annotators agree; Bob is unsure.
+        _task(
+            4,
+            "D4",
+            [
+                _annotation(41, 2, "E2", 0.8, confidence="sure"),
+                _annotation(42, 3, "E2", 0.6, confidence="unsure"),
+            ],
+        ),
+        # Both sure.
+        _task(
+            5,
+            "D5",
+            [
+                _annotation(51, 2, "E0", 0.1, confidence="sure"),
+                _annotation(52, 3, "E0", 0.0, confidence="sure"),
+            ],
+        ),
     ]
 )
 # Later pull: Alice changed her mind on D1 and Bob deleted his D1 annotation.
@@ -117,21 +143,26 @@ SECOND = _document(
 )
 
 
-def test_pseudonyms_are_stable_and_hide_the_email() -> None:
-    assert pseudonym(" Alice@Example.com ") == ALICE
-    assert ALICE != BOB
-    assert ALICE.startswith("annotator-") and "alice" not in ALICE
-    assert len(ALICE) == len("annotator-") + 10
-
-
-def test_parse_result_reads_the_three_controls() -> None:
+def test_parse_result_reads_the_controls() -> None:
     assert parse_result(_result("E1", 0.55, "because")) == ("E1", 0.55, "because")
     assert parse_result([]) == (None, None, "")
+    assert parse_confidence(_result("E1", 0.55, "", "unsure")) == "unsure"
+    assert parse_confidence(_result("E1", 0.55)) is None
+
+
+def test_confidence_is_a_column_and_the_consensus_is_unsure_if_anyone_was() -> None:
+    frame = ratings_from_tasks(latest_tasks([FIRST])).set_index(["item_id", "rater"])
+    assert frame.loc[("D4", ALICE), "confidence"] == "sure"
+    assert frame.loc[("D4", BOB), "confidence"] == "unsure"
+    assert frame.loc[("D4", CONSENSUS_RATER), "confidence"] == "unsure"
+    assert frame.loc[("D5", CONSENSUS_RATER), "confidence"] == "sure"
+    assert pd.isna(frame.loc[("D1", ALICE), "confidence"])  # made before the control existed
+    assert pd.isna(frame.loc[("D1", CONSENSUS_RATER), "confidence"])
 
 
 def test_one_rater_per_annotator_plus_consensus() -> None:
     frame = ratings_from_tasks(latest_tasks([FIRST]), "study").set_index(["item_id", "rater"])
-    assert set(frame.index.get_level_values("item_id")) == {"D1", "D2", "D4"}  # D3 skipped
+    assert set(frame.index.get_level_values("item_id")) == {"D1", "D2", "D4", "D5"}  # D3 skipped
     assert frame.loc[("D1", ALICE), "label"] == "E1"
     assert frame.loc[("D1", ALICE), "rationale"] == "drafting"
     assert frame.loc[("D1", ALICE), "latency_s"] == pytest.approx(12.5)
@@ -168,7 +199,8 @@ def test_rows_round_trip_through_the_ratings_store(tmp_path: Path) -> None:
     assert list(frame.columns[: len(RATING_COLUMNS)]) == list(RATING_COLUMNS)
     for suffix in ("csv", "parquet"):
         back = read_ratings(write_ratings(frame, tmp_path / f"ratings.{suffix}"))
-        assert len(back) == len(frame) == 2 + 3 + 3
+        assert len(back) == len(frame) == 2 + 3 + 3 + 3
+        assert back["confidence"].tolist()[-3:] == ["sure", "sure", "sure"]
         assert back["score"].tolist() == pytest.approx(frame["score"].tolist(), nan_ok=True)
         assert set(back["status"]) == {"ok"}
 

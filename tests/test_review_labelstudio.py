@@ -11,6 +11,7 @@ The first tests (labelling config and task payloads) need no server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from dwa_rater.catalog import OnetTables, load_onet
 from dwa_rater.cli.review import register
 from dwa_rater.errors import ReviewError
 from dwa_rater.review import studio
+from dwa_rater.review.context import Translation, linked_context
 from dwa_rater.review.convert import CONSENSUS_RATER
 from dwa_rater.review.labeling import (
     MODEL_OUTPUT_KEYS,
@@ -45,6 +47,7 @@ from dwa_rater.review.labeling import (
     reference_config_text,
     review_items_from_catalog,
 )
+from dwa_rater.review.pseudonyms import PSEUDONYM_KEY_ENV, make_key
 from dwa_rater.review.select import SelectionRule, select_contested
 from dwa_rater.store import read_ratings, write_ratings
 
@@ -54,6 +57,8 @@ SHARED_DATA = DATA_DIR
 CHROMIUM = Path("/usr/bin/chromium")
 RATERS = ("gpt-4o-mini", "llama-3.1-8b", "qwen2.5-7b")
 EVIL = "<script>alert(1)</script> & <b>bold</b>"
+SECRET = "pseudonym-key-for-tests-0123456789"
+KEY = make_key(SECRET)
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,35 +162,46 @@ def _rest(
     return answer.json() if answer.content else None
 
 
-def _result(label: str, score: float, comment: str) -> list[dict]:
+def _result(label: str, score: float, comment: str, confidence: str = "sure") -> list[dict]:
     return [
         {"from_name": "label", "to_name": "statement", "type": "choices",
          "value": {"choices": [label]}},
         {"from_name": "score", "to_name": "statement", "type": "number",
          "value": {"number": score}},
+        {"from_name": "confidence", "to_name": "statement", "type": "choices",
+         "value": {"choices": [confidence]}},
         {"from_name": "comment", "to_name": "statement", "type": "textarea",
          "value": {"text": [comment]}},
     ]  # fmt: skip
 
 
 def _annotate(
-    connection: studio.StudioConnection, token: str, task_id: int, label: str, score: float
+    connection: studio.StudioConnection,
+    token: str,
+    task_id: int,
+    label: str,
+    score: float,
+    confidence: str = "sure",
+    lead_time: float = 4.0,
 ) -> int:
     created = _rest(
         connection,
         "POST",
         f"/api/tasks/{task_id}/annotations/",
         token,
-        json={"result": _result(label, score, f"{label} because"), "lead_time": 4.0},
+        json={
+            "result": _result(label, score, f"{label} because", confidence),
+            "lead_time": lead_time,
+        },
     )
     return int(created["id"])
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def _cli(env: dict[str, str], *args: str, code: int = 0) -> str:
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    assert result.exit_code == code, f"{result.output}\n{result.exception!r}"
     return result.output
 
 
@@ -195,6 +211,7 @@ def _env(connection: studio.StudioConnection, home: Path) -> dict[str, str]:
         "LABEL_STUDIO_API_KEY": connection.api_key,
         "DWA_RATER_ONET_DIR": str(SHARED_DATA / "onet"),
         "DWA_RATER_HOME": str(home),
+        PSEUDONYM_KEY_ENV: SECRET,
     }
 
 
@@ -209,16 +226,24 @@ def _unique(title: str) -> str:
 def test_label_config_has_the_rubric_controls_and_blind_hides_model_output() -> None:
     for mode in ("blind", "assisted"):
         root = ET.fromstring(build_label_config(mode))
-        choices = root.find(".//Choices")
-        assert choices is not None and choices.get("name") == "label"
+        choices = root.find(".//Choices[@name='label']")
+        assert choices is not None
         assert [(c.get("value"), c.get("hotkey")) for c in choices] == [
             ("E0", "1"),
             ("E1", "2"),
             ("E2", "3"),
         ]
+        assert "physical or manual work" in (choices[0].get("html") or "")  # beside the choice
         number = root.find(".//Number")
         assert number is not None
         assert (number.get("min"), number.get("max"), number.get("step")) == ("0", "1", "0.05")
+        assert number.get("slider") == "true"
+        confidence = root.find(".//Choices[@name='confidence']")
+        assert confidence is not None and confidence.get("required") == "true"
+        assert [(c.get("value"), c.get("hotkey")) for c in confidence] == [
+            ("sure", "4"),
+            ("unsure", "5"),
+        ]
         assert root.find(".//TextArea") is not None
     blind, assisted = build_label_config("blind"), build_label_config("assisted")
     assert "$raters_html" in assisted and "$disagreement" in assisted
@@ -289,8 +314,8 @@ def test_push_annotate_pull_round_trip(
     assert "why-" not in json.dumps(everything) and RATERS[0] not in json.dumps(everything)
 
     suffix = uuid.uuid4().hex[:8]
-    ann1 = studio.create_annotator(connection, f"ann1-{suffix}@example.com", "Annot-pass-1!x")
-    ann2 = studio.create_annotator(connection, f"ann2-{suffix}@example.com", "Annot-pass-2!x")
+    ann1 = studio.create_annotator(connection, f"ann1-{suffix}@example.com", "Annot-pass-1!x", KEY)
+    ann2 = studio.create_annotator(connection, f"ann2-{suffix}@example.com", "Annot-pass-2!x", KEY)
     first = {t: _annotate(connection, ann1.api_key, t, "E1", 0.6) for t in ids}
     second = {t: _annotate(connection, ann2.api_key, t, "E2", 0.8) for t in ids[:4]}
     # An adjudicator marks annotator 1's answer on the third task as ground truth.
@@ -340,14 +365,14 @@ def test_push_annotate_pull_round_trip(
     assert "no changes since the last pull" in _cli(env, *pull)
     assert time.monotonic() - started < 60
 
-    status = studio.project_status(connection, title)
+    status = studio.project_status(connection, title, home, KEY)
     assert (status.tasks, status.annotated, status.done, status.remaining) == (50, 6, 3, 47)
     per_rater = {a.rater: a.submitted for a in status.annotators}
     assert per_rater == {ann1.rater: 6, ann2.rater: 3}
     assert "annotated 6  done 3  remaining 47" in _cli(env, "review", "status", "--project", title)
 
     # No token and no annotator e-mail in anything written locally.
-    secrets = [connection.api_key, ann1.api_key, ann2.api_key]
+    secrets = [connection.api_key, ann1.api_key, ann2.api_key, SECRET]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.parent == home / "labelstudio" for p in written)  # the checkpoint
     for path in written:
@@ -376,7 +401,9 @@ def test_failures_are_one_line_and_leave_local_files_whole(
     assert "wrong-token" not in str(caught.value)
 
     with pytest.raises(ReviewError, match="no project titled"):
-        studio.pull_annotations(connection, _unique("missing"), tmp_path / "a", tmp_path / "s")
+        studio.pull_annotations(
+            connection, _unique("missing"), tmp_path / "a", tmp_path / "s", key=KEY
+        )
 
     # A project whose labelling config was edited by hand is refused; local files survive.
     title = _unique("edited")
@@ -399,7 +426,9 @@ def test_failures_are_one_line_and_leave_local_files_whole(
     )
     _rest(connection, "PATCH", f"/api/projects/{report.project.id}/", json={"label_config": edited})
     with pytest.raises(ReviewError, match="changed by hand"):
-        studio.pull_annotations(connection, title, annotations_dir, tmp_path / "s", out=out)
+        studio.pull_annotations(
+            connection, title, annotations_dir, tmp_path / "s", out=out, key=KEY
+        )
     with pytest.raises(ReviewError, match="changed by hand"):
         studio.push_tasks(connection, title, [], mode="assisted", overlap=1)
     assert out.read_text(encoding="utf-8") == "item_id,rater,label\nx,y,E1\n"
@@ -509,3 +538,254 @@ def test_annotator_screen_in_headless_chromium(
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
     if os.environ.get("DWA_RATER_UPDATE_DOCS") == "1":
         (REPO / "docs" / "review_screen.png").write_bytes(png)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 18: overlap, re-push updates, live agreement, keyed pseudonyms, the Chinese screen
+
+
+def _next_task(connection: studio.StudioConnection, token: str, project_id: int) -> int:
+    """The task the label stream gives an annotator (as the browser asks for it)."""
+    return int(_rest(connection, "GET", f"/api/projects/{project_id}/next/", token)["id"])
+
+
+@pytest.mark.labelstudio
+@pytest.mark.slow
+def test_overlap_repush_updates_and_live_agreement(
+    label_studio: studio.StudioConnection, onet: OnetTables, tmp_path: Path
+) -> None:
+    connection = label_studio
+    title = _unique("overlap")
+    dwa_ids = onet.dwas["dwa_id"][:10].tolist()
+    ratings_frame = _ratings(dwa_ids)
+    ratings = write_ratings(ratings_frame, tmp_path / "llm.csv")
+    env = _env(connection, tmp_path / "home")
+    push = ["review", "push", str(ratings), "--project", title, "--overlap", "2",
+            "--audit-fraction", "0", "--lang", "zh"]  # fmt: skip
+    assert "created: 8 tasks imported" in _cli(env, *push)
+    client, project = studio.open_project(connection, title)
+    assert (project.lang, project.overlap) == ("zh", 2)
+
+    # A contested item reaches two annotators through the API: the label stream gives the
+    # second annotator the task the first one just annotated (overlap 2), never a third one.
+    suffix = uuid.uuid4().hex[:8]
+    people = [
+        studio.create_annotator(connection, f"o{i}-{suffix}@example.com", f"Overlap-{i}!pass", KEY)
+        for i in range(4)
+    ]
+    first = _next_task(connection, people[0].api_key, project.id)
+    _annotate(connection, people[0].api_key, first, "E1", 0.6)
+    second = _next_task(connection, people[1].api_key, project.id)
+    assert second == first
+    _annotate(connection, people[1].api_key, second, "E1", 0.7)
+    assert _next_task(connection, people[2].api_key, project.id) != first
+
+    # Three more annotators' answers on every task: A and B agree, C disagrees on most.
+    tasks = studio.existing_external_ids(client, connection, project.id)
+    ids = [tasks[f"dwa:{d}"] for d in dwa_ids[:8]]
+    labels = ["E0", "E1", "E2", "E1", "E0", "E2", "E1", "E0"]
+    for n, task_id in enumerate(ids):
+        if task_id != first:
+            _annotate(connection, people[0].api_key, task_id, labels[n], 0.5, lead_time=10.0)
+            _annotate(connection, people[1].api_key, task_id, labels[n], 0.5, lead_time=20.0)
+        other = "E2" if labels[n] != "E2" else "E0"
+        confidence = "unsure" if n < 3 else "sure"
+        _annotate(connection, people[2].api_key, task_id, other if n < 6 else labels[n], 0.5,
+                  confidence=confidence, lead_time=30.0)  # fmt: skip
+        if n < 4:
+            _annotate(connection, people[3].api_key, task_id, labels[n], 0.5, lead_time=5.0)
+
+    home = tmp_path / "home"
+    status = studio.project_status(connection, title, home, KEY, margin=0.2, min_items=3)
+    assert not status.incremental and status.fetched_tasks == 8
+    live = {a.rater: a for a in status.agreement.annotators}
+    a, b, c, d = (p.rater for p in people)
+    assert live[a].submitted == 8 and live[c].unsure == 3
+    assert live[a].lead_time_median_s == pytest.approx(10.0)
+    assert live[c].flagged and not live[a].flagged and not live[b].flagged
+    assert live[c].agreement_with_consensus == pytest.approx(2 / 8)
+    pair = next(p for p in status.agreement.pairs if {p["rater_a"], p["rater_b"]} == {a, b})
+    assert pair["n"] == 8 and pair["cohen_kappa"] == pytest.approx(1.0)
+    assert status.agreement.overall["krippendorff_alpha_nominal"] is not None
+    assert status.agreement.overall["ci"]["krippendorff_alpha_nominal"]["low"] is not None
+    output = _cli(env, "review", "status", "--project", title, "--html", str(tmp_path / "s.html"),
+                  "--min-items", "3", "--bootstrap", "200")  # fmt: skip
+    assert "read 0 tasks incrementally" in output
+    assert f"{c}" in output and "FLAGGED" in output and "Krippendorff's alpha" in output
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "Agreement between annotators" in page and c in page
+    assert "@example.com" not in page
+
+    # One more answer: status reads only that task.
+    _annotate(connection, people[3].api_key, ids[5], "E2", 0.5)
+    again = studio.project_status(connection, title, home, KEY, min_items=3)
+    assert again.incremental and again.fetched_tasks == 1
+    assert {x.rater: x.submitted for x in again.agreement.annotators}[d] == 5
+
+    # A corrected statement reaches the existing task, which keeps its annotations.
+    annotations_dir = tmp_path / "annotations"
+    pull = ["review", "pull", "--project", title, "--annotations-dir", str(annotations_dir),
+            "--out", str(tmp_path / "h.csv")]  # fmt: skip
+    _cli(env, *pull)
+    changed = ratings_frame.copy()
+    first_dwa = next(k for k, v in tasks.items() if v == ids[0]).split(":", 1)[1]
+    fixed = onet.dwas.copy()
+    fixed.loc[fixed["dwa_id"] == first_dwa, "dwa_title"] = "Corrected statement."
+    corrected = OnetTables(onet.version, fixed, onet.tasks, onet.task_dwas, onet.occupations)
+    items = review_items_from_catalog(
+        select_contested(changed, SelectionRule(audit_fraction=0)), changed, corrected
+    )
+    report = studio.push_tasks(connection, title, [build_task(i, "blind", "zh") for i in items],
+                               mode="blind", overlap=2, lang="zh")  # fmt: skip
+    assert report.imported == 0 and [u.changed for u in report.updated] == [("statement",)]
+    task = _rest(connection, "GET", f"/api/tasks/{ids[0]}/")
+    assert task["data"]["statement"] == "Corrected statement."
+    assert task["data"]["revisions"][-1]["changed"] == ["statement"]
+    annotations = _rest(connection, "GET", f"/api/tasks/{ids[0]}/annotations/")
+    assert len([x for x in annotations if not x.get("was_cancelled")]) == 4
+    assert "1 changed tasks written" in _cli(env, *pull)  # the revision is stored
+    rows = read_ratings(tmp_path / "h.csv")
+    assert "Corrected statement." in set(rows["item_text"])
+    assert set(rows["confidence"].dropna()) == {"sure", "unsure"}
+
+
+@pytest.mark.labelstudio
+def test_pull_needs_the_key_and_converts_old_exports(
+    label_studio: studio.StudioConnection, onet: OnetTables, tmp_path: Path
+) -> None:
+    connection = label_studio
+    title = _unique("keys")
+    ratings = write_ratings(_ratings(onet.dwas["dwa_id"][:3].tolist()), tmp_path / "llm.csv")
+    env = _env(connection, tmp_path / "home")
+    _cli(env, "review", "push", str(ratings), "--project", title, "--audit-fraction", "1")
+    client, project = studio.open_project(connection, title)
+    email = f"key-{uuid.uuid4().hex[:8]}@example.com"
+    annotator = studio.create_annotator(connection, email, "Key-pass-1!x", KEY)
+    task_id = next(iter(studio.existing_external_ids(client, connection, project.id).values()))
+    _annotate(connection, annotator.api_key, task_id, "E1", 0.5)
+
+    annotations_dir = tmp_path / "annotations"
+    folder = annotations_dir / studio.project_slug(title)
+    folder.mkdir(parents=True)
+    # An export of the earlier format: unkeyed SHA-256 pseudonyms, reversible from the e-mail.
+    old_name = hashlib.sha256(email.encode()).hexdigest()[:10]
+    old = {
+        "format": "dwa_rater.labelstudio_export/1",
+        "project": {"title": title, "id": project.id, "uid": project.uid, "mode": "blind",
+                    "overlap": 2},
+        "annotators": {str(annotator.user_id): f"annotator-{old_name}"},
+        "tasks": [],
+    }  # fmt: skip
+    (folder / "export-2000-01-01T000000.000000Z.json").write_text(json.dumps(old))
+    pull = ["review", "pull", "--project", title, "--annotations-dir", str(annotations_dir),
+            "--out", str(tmp_path / "h.csv")]  # fmt: skip
+
+    without = {k: v for k, v in env.items() if k != PSEUDONYM_KEY_ENV}
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, pull, env={**without, PSEUDONYM_KEY_ENV: ""})
+    assert result.exit_code != 0 and PSEUDONYM_KEY_ENV in str(result.exception)
+    assert "secrets.token_hex" in str(result.exception) and "\n" not in str(result.exception)
+    assert not (tmp_path / "h.csv").exists()
+
+    output = _cli(env, *pull)
+    assert "converted the pseudonyms" in output
+    converted = json.loads((folder / "export-2000-01-01T000000.000000Z.json").read_text())
+    assert converted["annotators"][str(annotator.user_id)] == annotator.rater
+    assert converted["pseudonyms"] == {"scheme": "hmac-sha256", "key_id": KEY.key_id}
+    rows = read_ratings(tmp_path / "h.csv")
+    assert set(rows["rater"]) == {annotator.rater, CONSENSUS_RATER}
+    # The pseudonym cannot be reproduced from the e-mail alone.
+    assert annotator.rater.removeprefix("annotator-") not in {
+        hashlib.sha256(email.encode()).hexdigest()[:12],
+        hashlib.sha256(email.lower().encode()).hexdigest()[:12],
+    }
+    assert make_key("another-key-0123456789").pseudonym(email) != annotator.rater
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            assert SECRET not in text and email not in text, path
+
+
+@pytest.mark.labelstudio
+@pytest.mark.browser
+def test_chinese_screen_in_headless_chromium(
+    label_studio: studio.StudioConnection, onet: OnetTables, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    # The DWA with the most linked task statements among the first 40, so the count shows.
+    context = linked_context(onet, onet.dwas["dwa_id"][:40].tolist())
+    dwa_id = max(context, key=lambda k: context[k].n_tasks)
+    assert context[dwa_id].n_tasks > 10
+    ratings = _ratings([dwa_id])
+    translations = {dwa_id: Translation("审阅艺术或设计材料。", "machine translation (test)")}
+    items = review_items_from_catalog(
+        select_contested(ratings, SelectionRule(audit_fraction=1)), ratings, onet,
+        translations=translations,
+    )  # fmt: skip
+    title = _unique("screen zh")
+    report = studio.push_tasks(label_studio, title, [build_task(i, "blind", "zh") for i in items],
+                               mode="blind", overlap=2, lang="zh")  # fmt: skip
+    email, password = f"zh-{uuid.uuid4().hex[:8]}@example.com", "Screen-pass-2!x"
+    studio.create_annotator(label_studio, email, password)
+    url = label_studio.url.rstrip("/")
+    outside: list[str] = []
+
+    def keep_local(route: Any) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    target = tmp_path / "review_screen_zh.png"
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            viewport={"width": 1280, "height": 1100},
+            locale="zh-CN",
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+        )  # fmt: skip
+        try:
+            browser.route("**/*", keep_local)
+            page = browser.new_page()
+            page.goto(f"{url}/user/login/")
+            page.fill("input[name=email]", email)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{url}/projects/{report.project.id}/data?labeling=1")
+            page.get_by_role("radio").first.wait_for(timeout=60_000)
+            page.keyboard.press("Escape")  # the rubric pops up first
+            page.wait_for_timeout(500)
+            assert page.get_by_text(items[0].statement, exact=True).count() == 1
+            assert page.get_by_text("审阅艺术或设计材料。").count() == 1
+            assert page.get_by_text("机器翻译，仅供参考", exact=False).count() >= 1
+            assert page.get_by_text("与此活动关联的 O*NET 任务陈述", exact=False).count() == 1
+            more = context[dwa_id].n_tasks - 10
+            assert page.get_by_text(f"另有 {more} 条", exact=False).count() == 1
+            assert page.get_by_text(items[0].tasks[0], exact=False).count() == 1
+            assert page.get_by_text("无暴露", exact=False).count() >= 1
+            assert page.get_by_role("radio").count() == 5  # E0/E1/E2 + sure/unsure
+            assert page.get_by_text("不确定", exact=False).count() >= 1
+            slider = page.locator(".ant-slider, input[type=range]")
+            assert slider.count() >= 1
+            page.keyboard.press("2")  # E1
+            page.keyboard.press("5")  # unsure
+            page.wait_for_timeout(300)
+            assert page.locator("input[type=radio][name=E1]").is_checked()
+            assert page.locator("input[type=radio][name=unsure]").is_checked()
+            page.screenshot(path=str(target), full_page=True)
+        finally:
+            browser.close()
+    assert outside == []
+    png = target.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
+    if os.environ.get("DWA_RATER_UPDATE_DOCS") == "1":
+        (REPO / "docs" / "review_screen_zh.png").write_bytes(png)

@@ -2,6 +2,7 @@
 
 Label Studio is found through ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY`` (from the
 environment only: ``eval "$(scripts/labelstudio.sh env)"``); the token is never written to disk.
+Annotator pseudonyms are keyed by ``DWA_RATER_PSEUDONYM_KEY`` (environment only, never written).
 """
 
 from __future__ import annotations
@@ -9,14 +10,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dwa_rater.errors import ConfigError
 from dwa_rater.paths import resolve_home, resolve_onet_source
 from dwa_rater.review.labeling import ReviewMode
+from dwa_rater.review.live_agreement import FLAG_MARGIN, MIN_ITEMS
+from dwa_rater.review.pseudonyms import PSEUDONYM_KEY_ENV, key_from_environment
+from dwa_rater.review.rubric import ReviewLanguage
 from dwa_rater.review.select import SelectionRule, reason_counts, select_to_file
+
+if TYPE_CHECKING:  # the studio package needs the optional Label Studio SDK at run time
+    from dwa_rater.review.studio import ProjectStatus, PushReport, StudioConnection
 
 review_app = typer.Typer(
     help="Human review in Label Studio: select contested items, push, pull, status.",
@@ -39,6 +46,25 @@ SeedOption = Annotated[int, typer.Option(help="Seed of the audit draw.")]
 RaterOption = Annotated[
     list[str] | None, typer.Option("--rater", help="Only these raters count; repeatable.")
 ]
+LangOption = Annotated[
+    ReviewLanguage,
+    typer.Option("--lang", help="Language of the screen and instructions: zh, en or zh+en."),
+]
+TranslationsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--translations",
+        help="Machine translations of the statements (from `review translate`), shown beside "
+        "the English and marked as such.",
+    ),
+]
+OnetOption = Annotated[
+    Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+]
+AnnotationsDirOption = Annotated[
+    Path | None,
+    typer.Option("--annotations-dir", help="Folder of raw exports [default: annotations/]."),
+]
 
 
 def _studio() -> ModuleType:
@@ -51,7 +77,7 @@ def _studio() -> ModuleType:
     return studio
 
 
-def _connection(studio: ModuleType) -> object:
+def _connection(studio: ModuleType) -> StudioConnection:
     return studio.StudioConnection(
         url=os.environ.get("LABEL_STUDIO_URL", ""),
         api_key=os.environ.get("LABEL_STUDIO_API_KEY", ""),
@@ -124,16 +150,23 @@ def push(
         Path | None,
         typer.Option("--selection", help="Push the items of this table (from `review select`)."),
     ] = None,
-    onet_dir: Annotated[
-        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
-    ] = None,
+    onet_dir: OnetOption = None,
     score_spread: ScoreSpreadOption = 0.25,
     audit_fraction: AuditFractionOption = 0.1,
     audit_n: AuditNOption = None,
     seed: SeedOption = 0,
     rater: RaterOption = None,
+    lang: LangOption = "en",
+    translations: TranslationsOption = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update/--no-update",
+            help="Update existing tasks whose data changed (annotations are kept).",
+        ),
+    ] = True,
 ) -> None:
-    """Create or update the project and import the contested items it does not hold yet."""
+    """Create or update the project, import the items it lacks, update tasks that changed."""
     studio = _studio()
     report = studio.push_ratings(
         _connection(studio),
@@ -144,23 +177,32 @@ def push(
         overlap=overlap,
         rule=_rule(score_spread, audit_fraction, audit_n, seed, rater or []),
         selection_path=selection,
+        lang=lang,
+        translations_path=translations,
+        update=update,
     )
+    _print_push(report)
+
+
+def _print_push(report: PushReport) -> None:
+    project = report.project
     state = "created" if report.created_project else "updated" if report.config_updated else "kept"
     typer.echo(
-        f"project {report.project.title!r} (id {report.project.id}, {report.project.mode}, "
-        f"overlap {report.project.overlap}) {state}: {report.imported} tasks imported, "
+        f"project {project.title!r} (id {project.id}, {project.mode}, {project.lang}, "
+        f"overlap {project.overlap}) {state}: {report.imported} tasks imported, "
         f"{report.already_present} already there"
     )
+    updated = report.updated
+    if updated:
+        fields = ", ".join(f"{k} {n}" for k, n in report.changed_fields().items())
+        typer.echo(f"  {len(updated)} existing tasks updated (annotations kept); changed: {fields}")
     _print_reasons(report.reasons)
 
 
 @review_app.command("pull")
 def pull(
     project: ProjectOption,
-    annotations_dir: Annotated[
-        Path | None,
-        typer.Option("--annotations-dir", help="Folder of raw exports [default: annotations/]."),
-    ] = None,
+    annotations_dir: AnnotationsDirOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -168,14 +210,31 @@ def pull(
             help="Ratings table to write [default: <annotations-dir>/<project>/ratings.csv].",
         ),
     ] = None,
+    adjudication: Annotated[
+        str | None,
+        typer.Option(
+            "--adjudication",
+            help="The round's adjudication project (pulled first): its answers become the "
+            "final human labels of disputed items.",
+        ),
+    ] = None,
 ) -> None:
     """Fetch new, updated and deleted annotations; write a dated export and the ratings."""
+    key = key_from_environment(os.environ)  # before anything else: pull needs the key
     studio = _studio()
     folder = annotations_dir or studio.DEFAULT_ANNOTATIONS_DIR
     target = out or folder / studio.project_slug(project) / "ratings.csv"
     report = studio.pull_annotations(
-        _connection(studio), project, folder, resolve_home(os.environ), out=target
+        _connection(studio),
+        project,
+        folder,
+        resolve_home(os.environ),
+        out=target,
+        key=key,
+        adjudication=adjudication,
     )
+    for path in report.converted:
+        typer.echo(f"converted the pseudonyms of {path} to keyed ones")
     if report.export_path is None:
         typer.echo(f"no changes since the last pull ({report.listed_tasks} tasks checked)")
     else:
@@ -184,23 +243,191 @@ def pull(
 
 
 @review_app.command("status")
-def status(project: ProjectOption) -> None:
-    """Tasks, annotated, remaining, and annotations per annotator."""
+def status(
+    project: ProjectOption,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the status as an HTML page.")
+    ] = None,
+    margin: Annotated[
+        float,
+        typer.Option(help="Flag annotators this far (0-1) below the others' median agreement."),
+    ] = FLAG_MARGIN,
+    min_items: Annotated[
+        int, typer.Option(help="Items with a consensus an annotator needs before flagging.")
+    ] = MIN_ITEMS,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the intervals (0: none).")
+    ] = 1000,
+) -> None:
+    """Progress, lead times, and agreement between annotators (read incrementally)."""
+    from dwa_rater.agreement.bootstrap import BootstrapSpec
+
     studio = _studio()
-    report = studio.project_status(_connection(studio), project)
+    key = key_from_environment(os.environ) if os.environ.get(PSEUDONYM_KEY_ENV) else None
+    report = studio.project_status(
+        _connection(studio),
+        project,
+        resolve_home(os.environ),
+        key,
+        bootstrap=BootstrapSpec(n_resamples=bootstrap),
+        margin=margin,
+        min_items=min_items,
+    )
+    _print_status(report)
+    if html is not None:
+        from dwa_rater.report.review_status import write_status_html
+
+        typer.echo(f"wrote {write_status_html(report, html)}")
+
+
+def _interval(value: object, interval: object) -> str:
+    if not isinstance(value, int | float):
+        return "undefined"
+    text = f"{value:.2f}"
+    if isinstance(interval, dict) and interval.get("low") is not None:
+        text += f" [{interval['low']:.2f}, {interval['high']:.2f}]"
+    return text
+
+
+def _print_status(report: ProjectStatus) -> None:
+    project = report.project
     typer.echo(
-        f"project {report.project.title!r} (id {report.project.id}, {report.project.mode}, "
-        f"overlap {report.project.overlap})"
+        f"project {project.title!r} (id {project.id}, {project.mode}, {project.lang}, "
+        f"overlap {project.overlap})"
     )
     typer.echo(
         f"tasks {report.tasks}  annotated {report.annotated}  done {report.done}  "
         f"remaining {report.remaining}"
     )
+    how = "incrementally" if report.incremental else "in full"
+    typer.echo(f"read {report.fetched_tasks} tasks {how}")
+    agreement = report.agreement
+    by_rater = {a.rater: a for a in agreement.annotators} if agreement else {}
     for annotator in report.annotators:
-        typer.echo(
+        line = (
             f"  {annotator.rater}  {annotator.email}  submitted {annotator.submitted}  "
             f"skipped {annotator.skipped}"
         )
+        live = by_rater.get(annotator.rater)
+        if live is not None:
+            if live.lead_time_median_s is not None:
+                line += f"  lead time median {live.lead_time_median_s:.1f} s"
+            line += f"  unsure {live.unsure}"
+            if live.agreement_with_consensus is not None:
+                line += (
+                    f"  vs consensus {live.agreement_with_consensus:.0%} of {live.n_consensus}"
+                    f" (kappa {_interval(live.kappa_with_consensus, None)})"
+                )
+            if live.flagged:
+                line += f"  FLAGGED: {live.flag_reason}"
+        typer.echo(line)
+    if agreement is None:
+        return
+    if agreement.lead_time_median_s is not None:
+        typer.echo(
+            f"lead time per item: median {agreement.lead_time_median_s:.1f} s, "
+            f"mean {agreement.lead_time_mean_s:.1f} s"
+        )
+    alpha = "krippendorff_alpha_nominal"
+    whole = agreement.overall
+    if whole:
+        typer.echo(
+            "agreement between annotators: Krippendorff's alpha "
+            f"{_interval(whole.get(alpha), whole['ci'].get(alpha))}"
+            f" on {whole.get('n_items_pairable')} items (95% CI)"
+        )
+    for pair in agreement.pairs:
+        typer.echo(
+            f"  {pair['rater_a']} vs {pair['rater_b']}: {pair['n']} items, kappa "
+            f"{_interval(pair['cohen_kappa'], pair['ci']['cohen_kappa'])}, alpha "
+            f"{_interval(pair[alpha], pair['ci'][alpha])}"
+        )
+    for note in (*report.notes, *agreement.notes):
+        typer.echo(f"note: {note}")
+
+
+@review_app.command("adjudicate")
+def adjudicate(
+    project: ProjectOption,
+    into: Annotated[
+        str | None,
+        typer.Option("--into", help="Adjudication project [default: '<project> adjudication']."),
+    ] = None,
+    ratings: Annotated[
+        list[Path] | None,
+        typer.Option("--ratings", help="LLM ratings to show beside the annotators'; repeatable."),
+    ] = None,
+    onet_dir: OnetOption = None,
+    lang: LangOption = "en",
+    translations: TranslationsOption = None,
+) -> None:
+    """Push the items whose annotators disagree into an assisted adjudication project."""
+    key = key_from_environment(os.environ)
+    studio = _studio()
+    from dwa_rater.review.studio.adjudicate import push_adjudication
+
+    report = push_adjudication(
+        _connection(studio),
+        project,
+        into or f"{project} adjudication",
+        resolve_onet_source(onet_dir, os.environ),
+        key,
+        ratings_paths=ratings or [],
+        lang=lang,
+        translations_path=translations,
+    )
+    _print_push(report)
+
+
+@review_app.command("translate")
+def translate(
+    ratings: RatingsFiles,
+    out: Annotated[Path, typer.Option("--out", help="Translations table to write (CSV).")],
+    base_url: Annotated[str, typer.Option("--base-url", help="OpenAI-compatible endpoint.")],
+    model: Annotated[str, typer.Option("--model", help="Model that translates.")],
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="Environment variable holding the key.")
+    ] = None,
+    selection: Annotated[
+        Path | None, typer.Option("--selection", help="Translate the items of this table.")
+    ] = None,
+    onet_dir: OnetOption = None,
+    score_spread: ScoreSpreadOption = 0.25,
+    audit_fraction: AuditFractionOption = 0.1,
+    audit_n: AuditNOption = None,
+    seed: SeedOption = 0,
+    rater: RaterOption = None,
+) -> None:
+    """Machine-translate the statements of the items to review into Chinese (cached)."""
+    from dwa_rater.catalog import load_onet
+    from dwa_rater.review.select import read_selection, select_contested
+    from dwa_rater.review.translate import (
+        TranslatorSpec,
+        openai_translator,
+        statements_of,
+        translate_statements,
+        write_translations,
+    )
+    from dwa_rater.store import read_many_ratings
+
+    chosen = (
+        read_selection(selection)
+        if selection is not None
+        else select_contested(
+            read_many_ratings(ratings),
+            _rule(score_spread, audit_fraction, audit_n, seed, rater or []),
+        )
+    )
+    tables = load_onet(resolve_onet_source(onet_dir, os.environ))
+    spec = TranslatorSpec(base_url=base_url, model=model, api_key_env=api_key_env)
+    table, sent = translate_statements(
+        statements_of(chosen, tables.dwas),
+        spec,
+        resolve_home(os.environ) / "translations",
+        openai_translator(spec, os.environ),
+    )
+    write_translations(table, out)
+    typer.echo(f"wrote {len(table)} translations to {out} ({sent} requests, the rest cached)")
 
 
 @review_app.command("add-annotator")
@@ -211,11 +438,13 @@ def add_annotator(
     import secrets
 
     studio = _studio()
+    key = key_from_environment(os.environ) if os.environ.get(PSEUDONYM_KEY_ENV) else None
     password = secrets.token_urlsafe(12)
-    account = studio.create_annotator(_connection(studio), email, password)
-    typer.echo(f"created {account.email} (rater id {account.rater}); password: {password}")
+    account = studio.create_annotator(_connection(studio), email, password, key)
+    rater = account.rater or f"set {PSEUDONYM_KEY_ENV} to see it"
+    typer.echo(f"created {account.email} (rater id {rater}); password: {password}")
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``review`` (select, push, pull, status, add-annotator)."""
+    """Mount ``review`` (select, push, pull, status, adjudicate, translate, add-annotator)."""
     app.add_typer(review_app, name="review")

@@ -1,8 +1,9 @@
 """Raw Label Studio exports -> rows of the long ratings table (human annotators as raters).
 
 A pull writes one export file per run (see :mod:`dwa_rater.review.studio`): a JSON object with
-the project's identity, a map from Label Studio user ids to pseudonyms, and the tasks whose
-annotations changed, each exactly as Label Studio's JSON export gives it. Replaying the files in
+the project's identity, a map from Label Studio user ids to pseudonyms (see
+:mod:`dwa_rater.review.pseudonyms`), and the tasks whose annotations changed, each exactly as
+Label Studio's JSON export gives it. Replaying the files in
 order, a later copy of a task replaces the earlier one, so updated and deleted annotations are
 taken into account.
 
@@ -10,12 +11,13 @@ Each submitted (not skipped) annotation becomes one ratings row whose ``rater`` 
 annotator's pseudonym; each task with at least one such annotation also gets one row of the
 ``human`` consensus rater: the ground-truth annotation when one is marked (the adjudication; the
 most recently updated one if several), otherwise the majority label (none on a tie) and the mean
-score of the annotators. Every function here is pure except :func:`read_exports`.
+score of the annotators. The annotator's confidence (``sure``/``unsure``) is kept in the column
+``confidence``; the consensus row says ``unsure`` when any annotator it rests on was unsure.
+Every function here is pure except :func:`read_exports`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections import Counter
@@ -26,11 +28,18 @@ from typing import Any
 import pandas as pd
 
 from dwa_rater.errors import DataError
-from dwa_rater.review.labeling import COMMENT_CONTROL, LABEL_CONTROL, SCORE_CONTROL
+from dwa_rater.review.labeling import (
+    COMMENT_CONTROL,
+    CONFIDENCE_CONTROL,
+    LABEL_CONTROL,
+    SCORE_CONTROL,
+)
 from dwa_rater.schemas import RATING_COLUMNS
 
-#: Format tag of the export files this module reads.
-EXPORT_FORMAT = "dwa_rater.labelstudio_export/1"
+#: Format tag of the export files written now (keyed pseudonyms, see ``pseudonyms``).
+EXPORT_FORMAT = "dwa_rater.labelstudio_export/2"
+#: Every format tag this module reads (/1: unkeyed pseudonyms, converted on the next pull).
+EXPORT_FORMATS: tuple[str, ...] = ("dwa_rater.labelstudio_export/1", EXPORT_FORMAT)
 #: Rater name of the consensus of all annotators.
 CONSENSUS_RATER = "human"
 #: Extra columns (after the canonical ones) of the rows made here.
@@ -40,16 +49,11 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "ground_truth",
     "n_annotators",
     "consensus",
+    "confidence",
+    "guidelines",
 )
-
-
-def pseudonym(email: str) -> str:
-    """A stable pseudonymous rater id for an annotator: ``annotator-`` + 10 hex of SHA-256.
-
-    The e-mail is lower-cased and stripped first, so one person keeps one id across servers.
-    """
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
-    return f"annotator-{digest[:10]}"
+#: The confidence levels of the screen.
+CONFIDENCE_LEVELS: tuple[str, ...] = ("sure", "unsure")
 
 
 def read_exports(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -60,7 +64,7 @@ def read_exports(paths: Sequence[Path]) -> list[dict[str, Any]]:
             document = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(f"{path}: not a readable export file ({exc})") from exc
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        if not isinstance(document, dict) or document.get("format") not in EXPORT_FORMATS:
             raise DataError(f"{path}: not a dwa_rater Label Studio export ({EXPORT_FORMAT})")
         documents.append(document)
     return documents
@@ -106,13 +110,19 @@ def parse_result(result: Sequence[Mapping[str, Any]]) -> tuple[str | None, float
     return label, score, comment.strip()
 
 
+def parse_confidence(result: Sequence[Mapping[str, Any]]) -> str | None:
+    """``sure``, ``unsure`` or None (not given: projects made before the control existed)."""
+    choices = (_control_value(result, CONFIDENCE_CONTROL) or {}).get("choices") or []
+    return str(choices[0]) if choices else None
+
+
 def annotation_rows(tasks: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per submitted annotation (skips and empty results left out).
 
     Columns: task_id, annotation_id, item_id, item_text, mode, annotator (pseudonym; ``user-N``
-    when the export does not know the user), label, score, comment, ground_truth, lead_time,
-    updated_at. When one annotator has several annotations on a task, only the most recently
-    updated one is kept.
+    when the export does not know the user), label, score, confidence, comment, ground_truth,
+    lead_time (seconds), updated_at, guidelines (the task's rubric text version). When one
+    annotator has several annotations on a task, only the most recently updated one is kept.
     """
     records = []
     for task_id, task in sorted(tasks.items()):
@@ -120,7 +130,8 @@ def annotation_rows(tasks: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
         for annotation in task.get("annotations", []):
             if annotation.get("was_cancelled"):
                 continue
-            label, score, comment = parse_result(annotation.get("result") or [])
+            result = annotation.get("result") or []
+            label, score, comment = parse_result(result)
             if label is None and score is None:
                 continue
             user = str(annotation.get("completed_by"))
@@ -134,10 +145,12 @@ def annotation_rows(tasks: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
                     "annotator": task.get("_annotators", {}).get(user, f"user-{user}"),
                     "label": label,
                     "score": score,
+                    "confidence": parse_confidence(result),
                     "comment": comment,
                     "ground_truth": bool(annotation.get("ground_truth")),
                     "lead_time": annotation.get("lead_time"),
                     "updated_at": str(annotation.get("updated_at") or ""),
+                    "guidelines": str(data.get("guidelines") or ""),
                 }
             )
     columns = [
@@ -149,10 +162,12 @@ def annotation_rows(tasks: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
         "annotator",
         "label",
         "score",
+        "confidence",
         "comment",
         "ground_truth",
         "lead_time",
         "updated_at",
+        "guidelines",
     ]
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame = frame.sort_values(["task_id", "annotator", "updated_at", "annotation_id"])
@@ -176,6 +191,7 @@ def consensus(annotations: pd.DataFrame) -> dict[str, Any]:
             "rationale": chosen["comment"] or None,
             "consensus": "ground_truth",
             "annotation_id": int(chosen["annotation_id"]),
+            "confidence": chosen.get("confidence"),
         }
     counts = Counter(label for label in annotations["label"] if label is not None)
     ranked = counts.most_common()
@@ -196,7 +212,17 @@ def consensus(annotations: pd.DataFrame) -> dict[str, Any]:
         "rationale": None,
         "consensus": rule,
         "annotation_id": None,
+        "confidence": _pooled_confidence(annotations),
     }
+
+
+def _pooled_confidence(annotations: pd.DataFrame) -> str | None:
+    """``unsure`` if any annotator was unsure, ``sure`` if all said sure, else None."""
+    column = annotations.get("confidence", pd.Series(dtype=object))
+    given = [c for c in column if isinstance(c, str) and c]
+    if "unsure" in given:
+        return "unsure"
+    return "sure" if given and len(given) == len(annotations) else None
 
 
 def _empty_rating(**values: Any) -> dict[str, Any]:
@@ -238,6 +264,7 @@ def ratings_from_tasks(
             "run_id": run_id,
             "task_id": int(task_id),
             "n_annotators": len(group),
+            "guidelines": first["guidelines"] or None,
         }
         for annotation in group.to_dict("records"):
             rows.append(
@@ -252,6 +279,7 @@ def ratings_from_tasks(
                     annotation_id=int(annotation["annotation_id"]),
                     ground_truth=bool(annotation["ground_truth"]),
                     consensus=None,
+                    confidence=annotation["confidence"],
                 )
             )
         agreed = consensus(group)
@@ -266,6 +294,7 @@ def ratings_from_tasks(
                 annotation_id=agreed["annotation_id"],
                 ground_truth=agreed["consensus"] == "ground_truth",
                 consensus=agreed["consensus"],
+                confidence=agreed["confidence"],
             )
         )
     columns = list(RATING_COLUMNS) + list(EXTRA_COLUMNS)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dwa_rater.errors import ReviewError
-from dwa_rater.review.convert import pseudonym
+from dwa_rater.review.pseudonyms import PseudonymKey
 from dwa_rater.review.studio.connection import StudioConnection, _calls
 from dwa_rater.review.studio.projects import ReviewProject
 
@@ -121,10 +121,17 @@ def _export(
     return tasks
 
 
-def _annotator_pseudonyms(client: LabelStudio, connection: StudioConnection) -> dict[str, str]:
+def _user_emails(client: LabelStudio, connection: StudioConnection) -> dict[str, str]:
+    """Label Studio user id (as str) -> e-mail address (kept in memory only)."""
     with _calls(connection, "listing users"):
         users = client.users.list()
-    return {str(u.id): pseudonym(u.email or f"user-{u.id}") for u in users}
+    return {str(u.id): str(u.email or f"user-{u.id}") for u in users}
+
+
+def _annotator_pseudonyms(
+    client: LabelStudio, connection: StudioConnection, key: PseudonymKey
+) -> dict[str, str]:
+    return {user: key.pseudonym(email) for user, email in _user_emails(client, connection).items()}
 
 
 def _server_version(client: LabelStudio, connection: StudioConnection) -> str:

@@ -21,6 +21,7 @@ from dwa_rater.review.labeling import (
     config_sha256,
     instructions_html,
 )
+from dwa_rater.review.rubric import ReviewLanguage, check_language
 from dwa_rater.review.studio.connection import StudioConnection, _calls, connect
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 _MARKER = re.compile(
     r"\[dwa_rater review: mode=(?P<mode>\w+); uid=(?P<uid>[0-9a-f]+); "
-    r"config_sha256=(?P<sha>[0-9a-f]{64})\]"
+    r"config_sha256=(?P<sha>[0-9a-f]{64})(?:; lang=(?P<lang>[a-z+]+))?\]"
 )
 
 
@@ -42,16 +43,17 @@ class ReviewProject:
     uid: str
     overlap: int
     task_count: int
+    lang: ReviewLanguage = "en"
 
 
-def _marker(mode: str, uid: str, sha: str) -> str:
-    return f"[dwa_rater review: mode={mode}; uid={uid}; config_sha256={sha}]"
+def _marker(mode: str, uid: str, sha: str, lang: str) -> str:
+    return f"[dwa_rater review: mode={mode}; uid={uid}; config_sha256={sha}; lang={lang}]"
 
 
-def _description(mode: str, uid: str, sha: str) -> str:
+def _description(mode: str, uid: str, sha: str, lang: str) -> str:
     return (
         f"Review of contested O*NET work activities ({mode} mode), made by dwa_rater. "
-        f"Do not edit the labelling config by hand. {_marker(mode, uid, sha)}"
+        f"Do not edit the labelling config by hand. {_marker(mode, uid, sha, lang)}"
     )
 
 
@@ -90,6 +92,7 @@ def _check_project(project: Any, title: str, connection: StudioConnection) -> Re
         uid=match["uid"],
         overlap=int(project.maximum_annotations or 1),
         task_count=int(project.task_number or 0),
+        lang=check_language(match["lang"] or "en"),
     )
 
 
@@ -103,19 +106,26 @@ def open_project(connection: StudioConnection, title: str) -> tuple[LabelStudio,
 
 
 def ensure_project(
-    client: LabelStudio, connection: StudioConnection, title: str, mode: ReviewMode, overlap: int
+    client: LabelStudio,
+    connection: StudioConnection,
+    title: str,
+    mode: ReviewMode,
+    overlap: int,
+    lang: ReviewLanguage = "en",
 ) -> tuple[ReviewProject, bool, bool]:
     """Create the review project, or check and update it: (project, created, config_updated).
 
     An existing project must have been made by dwa_rater in the same mode and keep the config
-    it was given; when this version of the tool generates a different config, the project is
-    updated to it. ``overlap`` (annotators per task) is set on every push.
+    it was given; when this version of the tool generates a different config (a new rubric
+    text, another ``lang``), the project's config and instructions are updated to it.
+    ``overlap`` (annotators per task) is set on every push.
     """
+    check_language(lang)
     if mode not in REVIEW_MODES:
         raise ConfigError(f"unknown review mode {mode!r} (use {' or '.join(REVIEW_MODES)})")
     if overlap < 1:
         raise ConfigError(f"overlap (annotators per task) must be 1 or more, got {overlap}")
-    label_config = build_label_config(mode)
+    label_config = build_label_config(mode, lang)
     sha = config_sha256(label_config)
     existing = _find_project(client, connection, title)
     if existing is None:
@@ -123,9 +133,9 @@ def ensure_project(
         with _calls(connection, f"creating project {title!r}"):
             created = client.projects.create(
                 title=title,
-                description=_description(mode, uid, sha),
+                description=_description(mode, uid, sha, lang),
                 label_config=label_config,
-                expert_instruction=instructions_html(),
+                expert_instruction=instructions_html(lang),
                 show_instruction=True,
                 show_skip_button=True,
                 show_collab_predictions=False,
@@ -141,7 +151,11 @@ def ensure_project(
         )
     changes: dict[str, Any] = {}
     if config_sha256(existing.label_config or "") != sha:
-        changes.update(label_config=label_config, description=_description(mode, current.uid, sha))
+        changes.update(
+            label_config=label_config,
+            description=_description(mode, current.uid, sha, lang),
+            expert_instruction=instructions_html(lang),
+        )
     if current.overlap != overlap:
         changes["maximum_annotations"] = overlap
     if changes:

@@ -5,6 +5,11 @@ updated and deleted annotations are caught; tasks whose annotations did not chan
 The changed tasks go into one dated JSON file under ``<annotations dir>/<project slug>/``; the
 checkpoint lives in ``<state dir>/labelstudio/``. The ratings table is rebuilt from all export
 files of the project.
+
+Annotators appear under keyed pseudonyms (:mod:`dwa_rater.review.pseudonyms`). Export files made
+with another scheme or key (format /1 files, unkeyed) are converted in place before anything
+else is written: their ``annotators`` map is rebuilt from the server's user list; the tasks in
+them are left as they were.
 """
 
 from __future__ import annotations
@@ -21,20 +26,22 @@ from typing import Any
 import pandas as pd
 
 from dwa_rater.errors import ReviewError
+from dwa_rater.review.adjudication import apply_adjudication
 from dwa_rater.review.convert import (
     EXPORT_FORMAT,
     latest_tasks,
     ratings_from_exports,
     read_exports,
 )
+from dwa_rater.review.pseudonyms import PseudonymKey, needs_conversion, repseudonymise
 from dwa_rater.review.studio.connection import StudioConnection
 from dwa_rater.review.studio.exports import (
-    _annotator_pseudonyms,
     _changed_tasks,
     _dm_time,
     _export,
     _parse_time,
     _server_version,
+    _user_emails,
 )
 from dwa_rater.review.studio.projects import ReviewProject, open_project
 from dwa_rater.store import write_ratings
@@ -52,6 +59,7 @@ class PullReport:
     changed_tasks: int
     ratings: pd.DataFrame
     out: Path | None
+    converted: tuple[Path, ...] = ()
 
 
 def project_slug(title: str) -> str:
@@ -81,8 +89,11 @@ def _export_files(folder: Path) -> list[Path]:
 
 
 def _fingerprint(task: dict[str, Any]) -> str:
+    """What makes a task worth storing again: its annotations, and its data revisions if any."""
     annotations = sorted(task.get("annotations", []), key=lambda a: int(a["id"]))
-    return hashlib.sha256(json.dumps(annotations, sort_keys=True).encode()).hexdigest()
+    revisions = (task.get("data") or {}).get("revisions")
+    content: Any = annotations if not revisions else [annotations, revisions]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _stored_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -101,14 +112,29 @@ def pull_annotations(
     annotations_dir: Path,
     state_dir: Path,
     out: Path | None = None,
+    *,
+    key: PseudonymKey,
+    adjudication: str | None = None,
 ) -> PullReport:
     """Fetch what changed since the last pull, store it, and rebuild the ratings table.
 
-    Writes ``<annotations_dir>/<slug>/export-<UTC time>.json`` when some task's annotations
-    changed (never otherwise), then the checkpoint, then the ratings of all export files of the
-    project to ``out`` (CSV or Parquet, atomically) when given. Every file is written to a
-    temporary name first and renamed, so a failure leaves the previous files whole.
+    Converts earlier export files made with another pseudonym scheme or key (see the module
+    docstring), writes ``<annotations_dir>/<slug>/export-<UTC time>.json`` when some task's
+    annotations (or data revisions) changed (never otherwise), then the checkpoint, then the
+    ratings of all export files of the project to ``out`` (CSV or Parquet, atomically) when
+    given. Every file is written to a temporary name first and renamed, so a failure leaves the
+    previous files whole. ``adjudication`` names the round's adjudication project, already
+    pulled into ``annotations_dir``: its answers replace the ``human`` rows of disputed items.
     """
+    adjudicated = None
+    if adjudication is not None:
+        adjudication_files = _export_files(annotations_dir / project_slug(adjudication))
+        if not adjudication_files:
+            raise ReviewError(
+                f"no exports of adjudication project {adjudication!r} in {annotations_dir}; "
+                f"pull it first (review pull --project {adjudication!r})"
+            )
+        adjudicated = ratings_from_exports(adjudication_files, adjudication)
     client, project = open_project(connection, title)
     folder = annotations_dir / project_slug(title)
     previous = _export_files(folder)
@@ -119,6 +145,14 @@ def pull_annotations(
             f"{folder} holds exports of another project (uid "
             f"{foreign[0].get('project', {}).get('uid')}); pass another --annotations-dir"
         )
+    emails = _user_emails(client, connection)
+    converted = []
+    for path, document in zip(previous, documents, strict=True):
+        if needs_conversion(document, key):
+            converted_document = repseudonymise(document, emails, key)
+            converted_document["format"] = EXPORT_FORMAT
+            _write_json_atomic(path, converted_document)
+            converted.append(path)
     known = {task_id: _fingerprint(t) for task_id, t in latest_tasks(documents).items()}
 
     state_path = _state_path(state_dir, connection, project)
@@ -164,7 +198,8 @@ def pull_annotations(
             "label_studio_version": _server_version(client, connection),
             "pulled_at": now.isoformat().replace("+00:00", "Z"),
             "since": _dm_time(since) if since else None,
-            "annotators": _annotator_pseudonyms(client, connection),
+            "pseudonyms": key.describe(),
+            "annotators": {user: key.pseudonym(email) for user, email in emails.items()},
             "tasks": sorted(changed, key=lambda t: int(t["id"])),
         }
         _write_json_atomic(export_path, document)
@@ -183,6 +218,8 @@ def pull_annotations(
             },
         )
     ratings = ratings_from_exports(_export_files(folder), project.title)
+    if adjudicated is not None:
+        ratings = apply_adjudication(ratings, adjudicated)
     if out is not None:
         write_ratings(ratings, out)
     return PullReport(
@@ -192,4 +229,5 @@ def pull_annotations(
         changed_tasks=len(changed),
         ratings=ratings,
         out=out,
+        converted=tuple(converted),
     )

@@ -11,7 +11,9 @@ imports it at run time. Every SDK or network failure becomes a one-line
 - :mod:`.push`: idempotent push of review tasks (by ``data.ext_id``), from tasks or ratings files.
 - :mod:`.exports`: task ids updated since a checkpoint, and JSON exports of tasks.
 - :mod:`.pull`: incremental pull into dated export files; the ratings table rebuilt from them.
-- :mod:`.status`: progress per annotator, and annotator accounts.
+- :mod:`.status`: progress, lead times and live agreement per annotator (incremental), and
+  annotator accounts.
+- :mod:`.adjudicate`: disputed items of a round into an assisted adjudication project.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from dwa_rater.review.studio.pull import (
 from dwa_rater.review.studio.push import (
     IMPORT_CHUNK,
     PushReport,
+    TaskUpdate,
     existing_external_ids,
+    existing_tasks,
     push_ratings,
     push_tasks,
 )
@@ -52,10 +56,12 @@ __all__ = [
     "PushReport",
     "ReviewProject",
     "StudioConnection",
+    "TaskUpdate",
     "connect",
     "create_annotator",
     "ensure_project",
     "existing_external_ids",
+    "existing_tasks",
     "open_project",
     "project_slug",
     "project_status",

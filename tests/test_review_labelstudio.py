@@ -648,6 +648,20 @@ def test_overlap_repush_updates_and_live_agreement(
     assert "Corrected statement." in set(rows["item_text"])
     assert set(rows["confidence"].dropna()) == {"sure", "unsure"}
 
+    # Disputed items go to an assisted adjudication project showing every annotator's answer.
+    people_rows = rows[rows["rater"] != CONSENSUS_RATER]
+    disputed = people_rows.groupby("item_id")["label"].nunique()
+    output = _cli(env, "review", "adjudicate", "--project", title, "--ratings", str(ratings))
+    assert f"{int((disputed > 1).sum())} tasks imported" in output
+    assert f"annotator_disagreement: {int((disputed > 1).sum())}" in output
+    _, judged = studio.open_project(connection, f"{title} adjudication")
+    assert (judged.mode, judged.overlap) == ("assisted", 1)
+    shown = _rest(connection, "GET", f"/api/projects/{judged.id}/export",
+                  params={"exportType": "JSON", "download_all_tasks": "true"})  # fmt: skip
+    assert any(c in t["data"]["raters_html"] and "[unsure]" in t["data"]["raters_html"]
+               for t in shown)  # fmt: skip
+    assert all(RATERS[0] in t["data"]["raters_html"] for t in shown)
+
 
 @pytest.mark.labelstudio
 def test_pull_needs_the_key_and_converts_old_exports(

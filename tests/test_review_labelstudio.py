@@ -241,8 +241,8 @@ def test_label_config_has_the_rubric_controls_and_blind_hides_model_output() -> 
         confidence = root.find(".//Choices[@name='confidence']")
         assert confidence is not None and confidence.get("required") == "true"
         assert [(c.get("value"), c.get("hotkey")) for c in confidence] == [
-            ("sure", "4"),
-            ("unsure", "5"),
+            ("sure", "s"),
+            ("unsure", "n"),
         ]
         assert root.find(".//TextArea") is not None
     blind, assisted = build_label_config("blind"), build_label_config("assisted")
@@ -791,7 +791,7 @@ def test_chinese_screen_in_headless_chromium(
             slider = page.locator(".ant-slider, input[type=range]")
             assert slider.count() >= 1
             page.keyboard.press("2")  # E1
-            page.keyboard.press("5")  # unsure
+            page.keyboard.press("n")  # unsure
             page.wait_for_timeout(300)
             assert page.locator("input[type=radio][name=E1]").is_checked()
             assert page.locator("input[type=radio][name=unsure]").is_checked()

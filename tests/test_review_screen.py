@@ -1,11 +1,10 @@
-"""The review screen: rubric texts (en/zh), labelling config, linked O*NET context, task data.
+"""The review screen: wording (en/zh), labelling config, linked O*NET context, task data.
 
-dwa_rater.review.rubric, dwa_rater.review.context and dwa_rater.review.labeling; no server.
+dwa_rater.review.wording, dwa_rater.review.context and dwa_rater.review.labeling; no server.
 """
 
 from __future__ import annotations
 
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -29,15 +28,17 @@ from dwa_rater.review.labeling import (
     guidelines_version,
     instructions_html,
 )
-from dwa_rater.review.rubric import DEFAULT_RUBRIC_DIR, load_review_rubric, text
+from dwa_rater.review.wording import DEFAULT_WORDING_DIR, review_rubric, text
+from dwa_rater.rubric import parse_scale
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_rubric_has_both_languages_for_every_label_and_phrase() -> None:
-    rubric = load_review_rubric()
+def test_labels_come_from_the_manifest_in_both_languages() -> None:
+    rubric = review_rubric()
     assert rubric.codes == ("E0", "E1", "E2")
     assert [label.hotkey for label in rubric.labels] == ["1", "2", "3"]
+    assert [c.hotkey for c in rubric.confidence] == ["s", "n"]
     for label in rubric.labels:
         assert label.definition.en and label.definition.zh
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in label.definition.en)
@@ -46,44 +47,47 @@ def test_rubric_has_both_languages_for_every_label_and_phrase() -> None:
     assert text(rubric.score, "zh").startswith("0 到 1")
     assert rubric.phrase("more_tasks", "en", n=7) == "and 7 more"
     assert rubric.phrase("more_tasks", "zh", n=7) == "另有 7 条"
+    keys = rubric.keys_of(["1", "2", "3"])
+    assert rubric.phrase("label_header", "zh+en", keys=keys) == (
+        "暴露标签（按键 1、2、3） / Exposure label (keys 1, 2, 3)"
+    )
+    assert rubric.phrase("label_required", "en", labels=rubric.label_list()) == (
+        "Choose E0, E1 or E2."
+    )
     assert {t.en for t in rubric.terms} >= {"exposure", "E2 exposure with LLM-based software"}
     with pytest.raises(ConfigError, match="unknown language"):
         rubric.phrase("activity", "fr")  # type: ignore[arg-type]
 
 
-def test_rubric_must_match_the_prompt_manifest_and_be_complete(tmp_path: Path) -> None:
-    rubric_dir = tmp_path / "rubric"
-    shutil.copytree(DEFAULT_RUBRIC_DIR, rubric_dir)
-    prompts = tmp_path / "prompts" / "exposure" / "v1"
-    prompts.mkdir(parents=True)
-    (prompts / "manifest.toml").write_text('labels = ["E0", "E1", "E2"]\n', encoding="utf-8")
-    assert load_review_rubric("exposure", "v1", rubric_dir, tmp_path / "prompts").codes == (
-        "E0",
-        "E1",
-        "E2",
-    )
-    (prompts / "manifest.toml").write_text(
-        '[[labels]]\ncode = "E0"\n[[labels]]\ncode = "E1"\n', encoding="utf-8"
-    )
-    with pytest.raises(ConfigError, match="differ from the prompt manifest"):
-        load_review_rubric("exposure", "v1", rubric_dir, tmp_path / "prompts")
-    broken = (rubric_dir / "exposure-v1.toml").read_text(encoding="utf-8")
-    broken = broken.replace(
-        'definition.zh = "仅靠大模型本身不能', 'definition.xx = "仅靠大模型本身不能'
-    )
-    (rubric_dir / "exposure-v2.toml").write_text(
-        broken.replace('version = "v1"', 'version = "v2"'), encoding="utf-8"
-    )
+def test_another_rubric_without_chinese_falls_back_to_english_and_wording_is_checked(
+    tmp_path: Path,
+) -> None:
+    scale = parse_scale(
+        {"labels": ["none", "some"], "codings": {"x": {"none": 0, "some": 1}},
+         "names": {"none": "not at all"}, "definitions": {"some": "An LLM does part of it."}},
+        "levels/v1/manifest.toml",
+    )  # fmt: skip
+    rubric = review_rubric(scale)
+    assert rubric.labels[0].name("zh+en") == "not at all"  # no Chinese: the English only
+    assert rubric.labels[1].definition("zh") == "An LLM does part of it."
+    config = build_label_config("blind", scale, lang="zh")
+    assert "E0" not in config and 'hotkey="2"' in config and 'hotkey="3"' not in config
+    assert "请选择 none 或 some。" in config
+    wording = (DEFAULT_WORDING_DIR / "exposure-v1.toml").read_text(encoding="utf-8")
+    (tmp_path / "digits.toml").write_text(wording.replace('hotkey = "s"', 'hotkey = "4"'))
+    with pytest.raises(ConfigError, match="distinct letters"):
+        review_rubric(scale, tmp_path / "digits.toml")
+    (tmp_path / "half.toml").write_text(wording.replace('zh = "确定"\n', ""), encoding="utf-8")
     with pytest.raises(ConfigError, match="needs both 'en' and 'zh'"):
-        load_review_rubric("exposure", "v2", rubric_dir, tmp_path / "prompts")
-    with pytest.raises(ConfigError, match="no reviewer rubric"):
-        load_review_rubric("ilo", "v1", rubric_dir, tmp_path / "prompts")
+        review_rubric(scale, tmp_path / "half.toml")
+    with pytest.raises(ConfigError, match="no review wording file"):
+        review_rubric(scale, tmp_path / "missing.toml")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh", "zh+en"])
 def test_config_shows_definitions_beside_choices_in_the_language(lang: str) -> None:
-    rubric = load_review_rubric()
-    root = ET.fromstring(build_label_config("blind", lang))  # type: ignore[arg-type]
+    rubric = review_rubric()
+    root = ET.fromstring(build_label_config("blind", lang=lang))  # type: ignore[arg-type]
     choices = root.find(".//Choices[@name='label']")
     assert choices is not None
     for choice, label in zip(choices, rubric.labels, strict=True):
@@ -164,11 +168,10 @@ def test_tasks_carry_a_marked_translation_guidelines_and_no_model_output(tmp_pat
         read_translations(tmp_path / "bad.csv")
 
 
-def test_guidelines_version_follows_the_rubric_text(tmp_path: Path) -> None:
-    shutil.copytree(DEFAULT_RUBRIC_DIR, tmp_path / "r")
-    rubric = load_review_rubric("exposure", "v1", tmp_path / "r")
-    before = guidelines_version(rubric)
-    assert before.startswith("exposure@v1+") and before == guidelines_version()
-    path = tmp_path / "r" / "exposure-v1.toml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    assert guidelines_version(rubric) != before
+def test_guidelines_version_follows_what_annotators_read(tmp_path: Path) -> None:
+    before = guidelines_version()
+    assert before.startswith("review-") and before == guidelines_version(review_rubric())
+    edited = tmp_path / "w.toml"
+    wording = (DEFAULT_WORDING_DIR / "exposure-v1.toml").read_text(encoding="utf-8")
+    edited.write_text(wording + "\n# edited\n", encoding="utf-8")
+    assert guidelines_version(review_rubric(None, edited)) != before

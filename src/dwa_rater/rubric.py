@@ -12,6 +12,7 @@ with other labels therefore needs no code change. ``[scale]`` holds::
     [scale.names]             # short display name per label (optional)
     [scale.definitions]       # what each label means, for annotators (optional)
     [scale.definitions_zh]    # the same in Chinese (optional)
+    [scale.names_zh]          # the names in Chinese (optional)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class RubricScale:
     names: Mapping[str, str] = field(default_factory=dict)
     definitions: Mapping[str, str] = field(default_factory=dict)
     definitions_zh: Mapping[str, str] = field(default_factory=dict)
+    names_zh: Mapping[str, str] = field(default_factory=dict)
 
     def coding(self, name: str | None = None) -> dict[str, float]:
         """Numeric code per label under coding ``name`` (default: the rubric's default)."""
@@ -100,4 +102,5 @@ def parse_scale(table: Mapping[str, Any], where: str) -> RubricScale:
         names=_label_map(table.get("names"), labels, where, "names"),
         definitions=_label_map(table.get("definitions"), labels, where, "definitions"),
         definitions_zh=_label_map(table.get("definitions_zh"), labels, where, "definitions_zh"),
+        names_zh=_label_map(table.get("names_zh"), labels, where, "names_zh"),
     )

@@ -19,8 +19,8 @@ from dwa_rater.paths import resolve_home, resolve_onet_source
 from dwa_rater.review.labeling import ReviewMode
 from dwa_rater.review.live_agreement import FLAG_MARGIN, MIN_ITEMS
 from dwa_rater.review.pseudonyms import PSEUDONYM_KEY_ENV, key_from_environment
-from dwa_rater.review.rubric import ReviewLanguage
 from dwa_rater.review.select import SelectionRule, reason_counts, select_to_file
+from dwa_rater.review.wording import ReviewLanguage
 
 if TYPE_CHECKING:  # the studio package needs the optional Label Studio SDK at run time
     from dwa_rater.review.studio import ProjectStatus, PushReport, StudioConnection

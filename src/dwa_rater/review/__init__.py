@@ -1,8 +1,8 @@
 """Human review of contested activities in Label Studio.
 
 - ``select``: which items go to annotators, and why (pure functions on the ratings table).
-- ``rubric``: the rubric's labels, definitions and the screen's wording in English and Chinese,
-  read from ``annotations/rubric/<name>-<version>.toml``.
+- ``wording``: what the screen says in English and Chinese: the rubric's labels, names and
+  definitions (its manifest's ``[scale]``) and the screen's text (``annotations/wording/``).
 - ``context``: what a task shows around a DWA: linked O*NET task statements and occupations,
   machine translations.
 - ``labeling``: the labelling screen generated from the rubric, and the task payloads.

@@ -1,10 +1,11 @@
 """The annotators' screen: a Label Studio labelling config generated from the rubric, and tasks.
 
-The rubric's labels, definitions and the screen's wording come from
-:mod:`dwa_rater.review.rubric` (one file, English and Chinese), in the language asked for
-(``en``, ``zh`` or ``zh+en``). Controls: the label (single radio E0/E1/E2, keys 1/2/3, each
-choice with its definition beside it), the 0-1 score as a slider on a 0.05 grid with anchored
-wording under it, the annotator's confidence (sure/unsure, keys 4/5) and a free comment.
+The rubric's labels, names and definitions come from its manifest's ``[scale]`` and the
+screen's other wording from ``annotations/wording/`` (:mod:`dwa_rater.review.wording`), in the
+language asked for (``en``, ``zh`` or ``zh+en``). Controls: the label (single radio, keys 1, 2,
+3, ... in the rubric's answer order, each choice with its definition beside it), the 0-1 score as
+a slider on a 0.05 grid with anchored wording under it, the annotator's confidence (sure/unsure,
+keys s/n) and a free comment.
 
 A task shows one DWA: its statement (always the O*NET English, with a machine translation beside
 it, marked as such, when one is given), its IWA/GWA context, the O*NET task statements linked to
@@ -30,13 +31,13 @@ import pandas as pd
 from dwa_rater.catalog import OnetTables
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.review.context import MAX_LISTED, LinkedContext, Translation, linked_context
-from dwa_rater.review.rubric import (
+from dwa_rater.review.wording import (
     ReviewLanguage,
     ReviewRubric,
     check_language,
-    load_review_rubric,
+    review_rubric,
 )
-from dwa_rater.schemas import EXPOSURE_LABELS
+from dwa_rater.rubric import RubricScale
 from dwa_rater.store import ok_ratings
 
 ReviewMode = Literal["blind", "assisted"]
@@ -80,10 +81,7 @@ def _check_mode(mode: str) -> None:
 
 
 def _rubric(rubric: ReviewRubric | None) -> ReviewRubric:
-    rubric = rubric or load_review_rubric()
-    if rubric.codes != EXPOSURE_LABELS:
-        raise ConfigError(f"rubric labels {list(rubric.codes)} differ from {list(EXPOSURE_LABELS)}")
-    return rubric
+    return rubric or review_rubric()
 
 
 def anchors_text(rubric: ReviewRubric, lang: ReviewLanguage) -> str:
@@ -94,19 +92,26 @@ def anchors_text(rubric: ReviewRubric, lang: ReviewLanguage) -> str:
 
 
 def build_label_config(
-    mode: ReviewMode, lang: ReviewLanguage = "en", rubric: ReviewRubric | None = None
+    mode: ReviewMode,
+    scale: RubricScale | None = None,
+    *,
+    lang: ReviewLanguage = "en",
+    rubric: ReviewRubric | None = None,
 ) -> str:
     """The Label Studio labelling config (XML) for a review project in ``mode`` and ``lang``.
 
-    Controls: ``label`` (single radio of the rubric's labels with their hotkeys and definitions,
-    required), ``score`` (Number shown as a slider, 0-1, step 0.05, required), ``confidence``
-    (sure/unsure radio with hotkeys, required), ``comment`` (TextArea, optional). Blind configs
-    reference no data key that carries model output. The text is deterministic, so its SHA-256
-    identifies it.
+    ``scale`` is the rubric's label scale (default: the exposure rubric's); ``rubric`` the
+    screen's rubric built from it, when the caller has one. Controls: ``label`` (single radio of
+    the rubric's labels with their hotkeys and definitions, required), ``score`` (Number shown
+    as a slider, 0-1, step 0.05, required), ``confidence`` (sure/unsure radio with hotkeys,
+    required), ``comment`` (TextArea, optional). Blind configs reference no data key that
+    carries model output. The text is deterministic, so its SHA-256 identifies it.
     """
     _check_mode(mode)
     check_language(lang)
-    rubric = _rubric(rubric)
+    rubric = rubric or review_rubric(scale)
+    label_keys = rubric.keys_of([label.hotkey for label in rubric.labels])
+    confidence_keys = rubric.keys_of([c.hotkey for c in rubric.confidence])
     root = ET.Element("View")
     ET.SubElement(root, "Style").text = _STYLE
     card = ET.SubElement(root, "View", className="dwa-card")
@@ -120,7 +125,8 @@ def build_label_config(
         ET.SubElement(models, "Header", value=header, size="6")
         ET.SubElement(models, "HyperText", name="raters", value="$raters_html", inline="true")
     answer = ET.SubElement(root, "View", className="dwa-answer")
-    ET.SubElement(answer, "Header", value=rubric.phrase("label_header", lang), size="6")
+    label_header = rubric.phrase("label_header", lang, keys=label_keys)
+    ET.SubElement(answer, "Header", value=label_header, size="6")
     choices = ET.SubElement(
         answer,
         "Choices",
@@ -128,7 +134,7 @@ def build_label_config(
         toName=OBJECT_NAME,
         choice="single-radio",
         required="true",
-        requiredMessage=rubric.phrase("label_required", lang),
+        requiredMessage=rubric.phrase("label_required", lang, labels=rubric.label_list()),
     )
     for label in rubric.labels:
         ET.SubElement(
@@ -157,7 +163,8 @@ def build_label_config(
     )
     if rubric.score_anchors:
         ET.SubElement(answer, "Header", value=anchors_text(rubric, lang), size="6")
-    ET.SubElement(answer, "Header", value=rubric.phrase("confidence_header", lang), size="6")
+    confidence_header = rubric.phrase("confidence_header", lang, keys=confidence_keys)
+    ET.SubElement(answer, "Header", value=confidence_header, size="6")
     confidence = ET.SubElement(
         answer,
         "Choices",
@@ -201,7 +208,8 @@ def reference_config_text() -> str:
     note = (
         "<!-- Generated by dwa_rater.review.labeling.build_label_config('assisted'); do not edit.\n"
         "     Blind mode is the same without the 'dwa-models' view (no model output); --lang zh\n"
-        "     and zh+en change the wording only (annotations/rubric/exposure-v1.toml). -->\n"
+        "     and zh+en change the wording only (the manifest's [scale], annotations/wording/).\n"
+        "-->\n"
     )
     return note + build_label_config("assisted")
 
@@ -218,19 +226,19 @@ def instructions_html(lang: ReviewLanguage = "en", rubric: ReviewRubric | None =
     confidence = " · ".join(
         f"{html.escape(c.hotkey)}: {html.escape(c.wording(lang))}" for c in rubric.confidence
     )
+    keys = rubric.keys_of([c.hotkey for c in rubric.confidence])
     return (
         f"<p>{html.escape(rubric.question(lang, ' / '))}</p>"
         f"<ul>{items}</ul><p>{html.escape(rubric.score(lang, ' / '))}</p>"
-        f"<p>{html.escape(rubric.phrase('confidence_header', lang))} {confidence}</p>"
+        f"<p>{html.escape(rubric.phrase('confidence_header', lang, keys=keys))} {confidence}</p>"
         f"<p>{html.escape(rubric.phrase('use_stream', lang, ' / '))}</p>"
     )
 
 
 def guidelines_version(rubric: ReviewRubric | None = None) -> str:
-    """``<name>@<version>+<12 hex>``: the rubric file's SHA-256, recorded in every task."""
-    rubric = _rubric(rubric)
-    digest = hashlib.sha256(rubric.path.read_bytes()).hexdigest()[:12]
-    return f"{rubric.name}@{rubric.version}+{digest}"
+    """``review-<12 hex>``: what annotators read (the labels' texts and the wording file),
+    recorded in every task so that a re-push updates tasks made under other guidelines."""
+    return f"review-{_rubric(rubric).version}"
 
 
 # --------------------------------------------------------------------------------------------

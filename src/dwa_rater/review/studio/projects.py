@@ -21,8 +21,8 @@ from dwa_rater.review.labeling import (
     config_sha256,
     instructions_html,
 )
-from dwa_rater.review.rubric import ReviewLanguage, check_language
 from dwa_rater.review.studio.connection import StudioConnection, _calls, connect
+from dwa_rater.review.wording import ReviewLanguage, check_language
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -125,7 +125,7 @@ def ensure_project(
         raise ConfigError(f"unknown review mode {mode!r} (use {' or '.join(REVIEW_MODES)})")
     if overlap < 1:
         raise ConfigError(f"overlap (annotators per task) must be 1 or more, got {overlap}")
-    label_config = build_label_config(mode, lang)
+    label_config = build_label_config(mode, lang=lang)
     sha = config_sha256(label_config)
     existing = _find_project(client, connection, title)
     if existing is None:

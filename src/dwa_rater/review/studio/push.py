@@ -26,10 +26,10 @@ from dwa_rater.review.labeling import (
     build_task,
     review_items_from_catalog,
 )
-from dwa_rater.review.rubric import ReviewLanguage
 from dwa_rater.review.select import SelectionRule, read_selection, reason_counts, select_contested
 from dwa_rater.review.studio.connection import StudioConnection, _calls, connect
 from dwa_rater.review.studio.projects import ReviewProject, ensure_project
+from dwa_rater.review.wording import ReviewLanguage
 from dwa_rater.store import read_many_ratings
 
 if TYPE_CHECKING:

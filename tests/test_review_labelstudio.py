@@ -39,16 +39,18 @@ from dwa_rater.review.context import Translation, linked_context
 from dwa_rater.review.convert import CONSENSUS_RATER
 from dwa_rater.review.labeling import (
     MODEL_OUTPUT_KEYS,
-    RaterView,
-    ReviewItem,
     build_label_config,
-    build_task,
-    raters_table_html,
     reference_config_text,
-    review_items_from_catalog,
 )
 from dwa_rater.review.pseudonyms import PSEUDONYM_KEY_ENV, make_key
 from dwa_rater.review.select import SelectionRule, select_contested
+from dwa_rater.review.tasks import (
+    RaterView,
+    ReviewItem,
+    build_task,
+    raters_table_html,
+    review_items_from_catalog,
+)
 from dwa_rater.store import read_ratings, write_ratings
 
 REPO = Path(__file__).resolve().parents[1]

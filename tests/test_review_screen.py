@@ -21,13 +21,11 @@ from dwa_rater.review.context import (
 )
 from dwa_rater.review.labeling import (
     MODEL_OUTPUT_KEYS,
-    ReviewItem,
     build_label_config,
-    build_task,
-    context_html,
     guidelines_version,
     instructions_html,
 )
+from dwa_rater.review.tasks import ReviewItem, build_task, context_html
 from dwa_rater.review.wording import DEFAULT_WORDING_DIR, review_rubric, text
 from dwa_rater.rubric import parse_scale
 

@@ -19,12 +19,12 @@ from dwa_rater.catalog import load_onet
 from dwa_rater.review.adjudication import annotator_ratings, disputed_items
 from dwa_rater.review.context import read_translations
 from dwa_rater.review.convert import annotation_rows
-from dwa_rater.review.labeling import build_task, review_items_from_catalog
 from dwa_rater.review.pseudonyms import PseudonymKey
 from dwa_rater.review.studio.connection import StudioConnection
 from dwa_rater.review.studio.exports import _export, _user_emails
 from dwa_rater.review.studio.projects import open_project
 from dwa_rater.review.studio.push import PushReport, push_tasks
+from dwa_rater.review.tasks import build_task, review_items_from_catalog
 from dwa_rater.review.wording import ReviewLanguage
 from dwa_rater.store import read_many_ratings
 

@@ -20,15 +20,11 @@ from typing import TYPE_CHECKING, Any
 from dwa_rater.catalog import load_onet
 from dwa_rater.errors import ConfigError
 from dwa_rater.review.context import read_translations
-from dwa_rater.review.labeling import (
-    MODEL_OUTPUT_KEYS,
-    ReviewMode,
-    build_task,
-    review_items_from_catalog,
-)
+from dwa_rater.review.labeling import MODEL_OUTPUT_KEYS, ReviewMode
 from dwa_rater.review.select import SelectionRule, read_selection, reason_counts, select_contested
 from dwa_rater.review.studio.connection import StudioConnection, _calls, connect
 from dwa_rater.review.studio.projects import ReviewProject, ensure_project
+from dwa_rater.review.tasks import build_task, review_items_from_catalog
 from dwa_rater.review.wording import ReviewLanguage
 from dwa_rater.store import read_many_ratings
 

@@ -32,11 +32,17 @@ class CacheKeyParts:
     batch_size: int
     prompt_sha256: str
     schema_sha256: str
+    #: How the answer's structure is requested; json_schema (the original mode) adds nothing
+    #: to the key, so caches made before modes existed stay valid.
+    structured_output: str = "json_schema"
+    #: SHA-256 of everything else that shapes the request (extra body fields, the output-token
+    #: parameter's name, the format instructions); empty when nothing does.
+    request_sha256: str = ""
 
 
 def cache_key(parts: CacheKeyParts, item: Item, sample: int) -> str:
     """SHA-256 hex digest of the canonical JSON of the key's parts."""
-    payload = {
+    payload: dict[str, object] = {
         "endpoint": parts.endpoint,
         "model": parts.model,
         "temperature": parts.temperature,
@@ -50,6 +56,10 @@ def cache_key(parts: CacheKeyParts, item: Item, sample: int) -> str:
         "context": item.context,
         "sample": sample,
     }
+    if parts.structured_output != "json_schema":
+        payload["structured_output"] = parts.structured_output
+    if parts.request_sha256:
+        payload["request_sha256"] = parts.request_sha256
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -11,9 +11,12 @@ TOML layout::
 
     [[raters]]
     name = "gpt4o-mini-exposure"
-    base_url = "https://api.openai.com/v1"   # or provider = "openai" | "ollama" | "embedded"
+    provider = "openai"          # a preset (`dwa-rater providers`); base_url overrides its URL
     model = "gpt-4o-mini"
-    api_key_env = "OPENAI_API_KEY"
+    api_key_env = "OPENAI_API_KEY"   # default: the preset's variable
+    structured_output = "auto"   # auto | json_schema | json_object | tools | md_json
+    extra_body = { }             # merged into every request body
+    reasoning = false            # default: true for o1/o3/o4/gpt-5 model names
     rubric = "exposure@v1"
     samples = 3
     batch_size = 10
@@ -33,25 +36,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from dwa_rater.embedded_model import EMBEDDED_ENDPOINT, SMOLLM2
 from dwa_rater.errors import ConfigError
+from dwa_rater.providers import (
+    DEFAULT_CNY_PER_USD,
+    PRESETS,
+    ProviderPreset,
+    StructuredOutput,
+    StructuredOutputChoice,
+    is_reasoning_model,
+)
 
-#: Known providers and their OpenAI-compatible base URLs.
-PROVIDERS: dict[str, str | None] = {
-    "embedded": None,
-    "openai": "https://api.openai.com/v1",
-    "ollama": "http://127.0.0.1:11434/v1",
-    "vllm": "http://127.0.0.1:8000/v1",
-}
+#: Known providers and their OpenAI-compatible base URLs (see :mod:`dwa_rater.providers`).
+PROVIDERS: dict[str, str | None] = {name: p.base_url for name, p in PRESETS.items()}
 
-#: US dollars per million (input, output) tokens, list prices for orientation; a rater's own
-#: ``price_input_per_mtok`` / ``price_output_per_mtok`` override these.
-PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
-    SMOLLM2.alias: (0.0, 0.0),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-}
+#: Output tokens a reasoning model may spend thinking, on top of the answer's budget.
+REASONING_BUDGET_TOKENS = 8000
 
 
 class RaterSpec(BaseModel):
@@ -79,6 +77,11 @@ class RaterSpec(BaseModel):
     max_reasks: int = Field(default=2, ge=0, le=10)
     price_input_per_mtok: float | None = Field(default=None, ge=0)
     price_output_per_mtok: float | None = Field(default=None, ge=0)
+    structured_output: StructuredOutputChoice = "auto"
+    extra_body: dict[str, Any] | None = None
+    reasoning: bool | None = None
+    reasoning_effort: str | None = Field(default=None, pattern=r"^(minimal|low|medium|high)$")
+    cny_per_usd: float = Field(default=DEFAULT_CNY_PER_USD, gt=0)
 
     @model_validator(mode="after")
     def _check_endpoint(self) -> RaterSpec:
@@ -87,9 +90,25 @@ class RaterSpec(BaseModel):
             raise ValueError(f"unknown provider {self.provider!r} (known: {known})")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url {self.base_url!r} must start with http:// or https://")
-        if self.provider == "vllm" and self.base_url is None:
-            raise ValueError("provider 'vllm' needs a base_url")
+        preset = self.preset
+        if preset is not None and preset.needs_base_url and self.base_url is None:
+            raise ValueError(f"provider {self.provider!r} needs a base_url")
+        ceiling = preset.max_temperature if preset is not None else None
+        if ceiling is not None and self.temperature > ceiling and not self.is_reasoning:
+            raise ValueError(
+                f"provider {self.provider!r} accepts temperatures up to {ceiling}, "
+                f"not {self.temperature}"
+            )
+        if self.extra_body is not None:
+            reserved = {"model", "messages"} & set(self.extra_body)
+            if reserved:
+                raise ValueError(f"extra_body may not set {', '.join(sorted(reserved))}")
         return self
+
+    @property
+    def preset(self) -> ProviderPreset | None:
+        """The provider preset named by ``provider`` (``None`` without one)."""
+        return PRESETS.get(self.provider) if self.provider else None
 
     @property
     def is_embedded(self) -> bool:
@@ -103,6 +122,32 @@ class RaterSpec(BaseModel):
         return PROVIDERS.get(self.provider or "embedded")
 
     @property
+    def resolved_api_key_env(self) -> str | None:
+        """The key's environment variable: the rater's own, else the preset's default."""
+        if self.api_key_env:
+            return self.api_key_env
+        return self.preset.api_key_env if self.preset is not None else None
+
+    @property
+    def resolved_structured_output(self) -> StructuredOutput:
+        """The structured-output mode sent: the rater's choice, else the preset's."""
+        if self.structured_output != "auto":
+            return self.structured_output
+        return self.preset.structured_output if self.preset is not None else "json_schema"
+
+    @property
+    def is_reasoning(self) -> bool:
+        """True for reasoning models: ``max_completion_tokens`` and no temperature are sent."""
+        if self.reasoning is not None:
+            return self.reasoning
+        return is_reasoning_model(self.model)
+
+    def request_extra_body(self) -> dict[str, Any]:
+        """Extra request fields: the preset's for this model, then the rater's own on top."""
+        extra = self.preset.extra_body_for(self.model) if self.preset is not None else {}
+        return {**extra, **(self.extra_body or {})}
+
+    @property
     def endpoint_identity(self) -> str:
         """What identifies the endpoint in cache keys and provenance (never a secret)."""
         return self.resolved_base_url or EMBEDDED_ENDPOINT
@@ -113,14 +158,32 @@ class RaterSpec(BaseModel):
         A rationale may hold 160 characters, and a small model can spend a token per character
         on a degenerate one; with the label, score and JSON around it, 200 tokens always close
         the answer. Unused budget costs nothing.
+
+        A reasoning model spends output tokens thinking before it answers: it gets
+        :data:`REASONING_BUDGET_TOKENS` more.
         """
-        return self.max_tokens or 200 * self.batch_size + 50
+        if self.max_tokens:
+            return self.max_tokens
+        answer = 200 * self.batch_size + 50
+        return answer + REASONING_BUDGET_TOKENS if self.is_reasoning else answer
 
     def prices(self) -> tuple[float, float] | None:
-        """(input, output) US dollars per million tokens, if known."""
+        """(input, output) US dollars per million tokens, if known.
+
+        A rater's own prices (in US dollars) win; else the preset's list price of the model,
+        converted from CNY at ``cny_per_usd`` where the provider prices in CNY. Without a
+        provider, the OpenAI list (and the embedded model's zero) is looked up by model name.
+        """
         if self.price_input_per_mtok is not None and self.price_output_per_mtok is not None:
             return (self.price_input_per_mtok, self.price_output_per_mtok)
-        return PRICES_PER_MTOK.get(self.model)
+        if self.is_embedded:
+            return (0.0, 0.0)
+        presets = [self.preset] if self.preset is not None else [PRESETS["openai"]]
+        for candidate in presets:
+            price = candidate.price_for(self.model)
+            if price is not None:
+                return price.in_usd(self.cny_per_usd)
+        return None
 
     def public_dict(self) -> dict[str, Any]:
         """The spec as recorded in manifests: no secret can be in it (only the env var name)."""

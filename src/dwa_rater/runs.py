@@ -26,6 +26,7 @@ from dwa_rater.config import RaterSpec
 from dwa_rater.errors import ConfigError
 from dwa_rater.llm.client import Endpoint, check_endpoint, connect, resolve_api_key
 from dwa_rater.llm.embedded import SMOLLM2, LocalModelServer
+from dwa_rater.llm.ratelimit import LimiterRegistry
 from dwa_rater.llm.retry import RetryPolicy
 from dwa_rater.prompts import DEFAULT_PROMPTS_DIR, load_prompt, parse_rubric_spec
 from dwa_rater.provenance import git_sha, write_json_atomic
@@ -35,8 +36,11 @@ from dwa_rater.rating import (
     ProgressCallback,
     RaterPlan,
     RatingEngine,
+    RawLog,
+    ResultSink,
     estimate_run,
     plan_units,
+    raw_log_path,
 )
 from dwa_rater.schemas import Item
 from dwa_rater.store import RatingsJournal, read_ratings, write_ratings
@@ -57,6 +61,11 @@ class RunPaths:
     @property
     def manifests(self) -> Path:
         return self.out.parent / "runs"
+
+    @property
+    def raw_log(self) -> Path:
+        """The audit log of raw completions, beside the ratings."""
+        return raw_log_path(self.out)
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,13 @@ def check_same_settings(journal: Path, rows: pd.DataFrame, plan: RaterPlan) -> N
         "temperature": parts.temperature,
         "max_tokens": parts.max_tokens,
         "batch_size": parts.batch_size,
+        "structured_output": parts.structured_output,
     }
+    if plan.request.temperature_sent is None:
+        del expected["temperature"]  # not sent (reasoning models): recorded as empty
     for column, value in expected.items():
+        if column not in rows.columns:
+            continue
         seen = rows[column].dropna().unique()
         if isinstance(value, str):
             differs = [v for v in seen if str(v) != value]
@@ -171,6 +185,10 @@ def run_manifest(
                 "prompt_version": plan.prompt.version,
                 "prompt_sha256": plan.prompt.sha256,
                 "schema_sha256": plan.key_parts.schema_sha256,
+                "structured_output": plan.request.mode,
+                "reasoning": plan.request.reasoning,
+                "request_sha256": plan.key_parts.request_sha256,
+                "prices_usd_per_mtok": plan.spec.prices(),
             }
             for plan in plans
         ],
@@ -190,6 +208,7 @@ def finish_manifest(
             "tokens": {
                 "prompt": progress.prompt_tokens,
                 "completion": progress.completion_tokens,
+                "reasoning": progress.reasoning_tokens,
             },
             "estimated_cost_usd": round(progress.cost_usd, 6),
         }
@@ -238,11 +257,12 @@ def execute_run(
                 "licence": SMOLLM2.licence,
                 "note": "smoke-test model: its labels agree with humans at chance level",
             }
+        manifest["raw_log"] = str(paths.raw_log)
         write_manifest(manifest_path, manifest)
         journal = RatingsJournal(paths.journal)
-        engine = RatingEngine(
-            cache=cache, journal=journal, run_id=run_id, retry=retry, on_progress=on_progress
-        )
+        sink = ResultSink(cache=cache, journal=journal, run_id=run_id, on_progress=on_progress)
+        raw_log = RawLog(paths.raw_log, run_id)
+        engine = RatingEngine(sink=sink, retry=retry, raw_log=raw_log)
         status = "failed"
         try:
             progress = _run_with_endpoints(
@@ -254,6 +274,7 @@ def execute_run(
             raise
         finally:
             journal.sync()
+            raw_log.close()
             progress = engine.progress
             wall = time.monotonic() - began
             finish_manifest(manifest, progress, status, wall)
@@ -275,7 +296,7 @@ def _run_with_endpoints(
     done: set[str],
     check_endpoints: bool,
 ) -> Progress:
-    needed = raters_needing_requests(plans, items, done, engine.cache)
+    needed = raters_needing_requests(plans, items, done, engine.sink.cache)
     with contextlib.ExitStack() as stack:
         local: LocalModelServer | None = None
         if any(p.spec.is_embedded and p.spec.name in needed for p in plans):
@@ -285,19 +306,33 @@ def _run_with_endpoints(
             # A server that dies mid-run (a native crash, the OOM killer) stops the run at once.
             engine.health_checks = (*engine.health_checks, local.exit_reason)
         endpoints: dict[str, Endpoint] = {}
+        registry: LimiterRegistry = engine.limiters
+        checked: set[tuple[str, str]] = set()
         for plan in plans:
             if plan.spec.name not in needed:
                 continue
             spec = plan.spec
+            auth = spec.preset.auth_header if spec.preset is not None else "bearer"
             if spec.is_embedded:
                 assert local is not None
                 base_url, key = local.base_url, resolve_api_key(None, environ)
             else:
                 base_url = spec.resolved_base_url or ""
-                key = resolve_api_key(spec.api_key_env, environ)
-                if check_endpoints:
-                    check_endpoint(base_url, key)
-            endpoints[spec.name] = connect(base_url, key, spec.timeout_s, spec.concurrency)
+                key = resolve_api_key(spec.resolved_api_key_env, environ)
+            ident = registry.declare(
+                key, base_url, spec.requests_per_minute, spec.tokens_per_minute
+            )
+            if check_endpoints and not spec.is_embedded and ident not in checked:
+                check_endpoint(base_url, key, auth_header=auth)
+                checked.add(ident)
+            endpoints[spec.name] = connect(
+                base_url,
+                key,
+                spec.timeout_s,
+                spec.concurrency,
+                auth_header=auth,
+                limiter_key=ident,
+            )
         model_names = {p.spec.name: p.key_parts.model for p in plans}
 
         async def main() -> Progress:

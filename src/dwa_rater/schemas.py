@@ -64,6 +64,10 @@ class RatingRecord(BaseModel):
     cache_key: str = ""
     run_id: str = ""
     created_at: str = ""
+    # Added with provider presets; older journals without them stay readable and appendable.
+    provider: str = ""
+    structured_output: str = ""
+    reasoning_tokens: int | None = None
 
 
 #: Column order of the ratings table. Every column the issues name is here; readers accept

@@ -19,18 +19,26 @@ import pandas as pd
 from dwa_rater.errors import DataError
 from dwa_rater.schemas import RATING_COLUMNS, REQUIRED_RATING_COLUMNS, RatingRecord
 
-_INT_COLUMNS = ("max_tokens", "seed", "batch_size", "sample", "prompt_tokens", "completion_tokens")
+_INT_COLUMNS = (
+    "max_tokens",
+    "seed",
+    "batch_size",
+    "sample",
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+)
 _FLOAT_COLUMNS = ("temperature", "top_p", "score", "cost_usd", "latency_s")
 _STRING_COLUMNS = tuple(
     c for c in RATING_COLUMNS if c not in _INT_COLUMNS + _FLOAT_COLUMNS + ("cached",)
 )
 
 
-def _record_to_csv_line(record: RatingRecord) -> str:
+def _record_to_csv_line(record: RatingRecord, columns: Sequence[str] = RATING_COLUMNS) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     row = record.model_dump()
-    writer.writerow(["" if row[c] is None else row[c] for c in RATING_COLUMNS])
+    writer.writerow(["" if row[c] is None else row[c] for c in columns])
     return buffer.getvalue()
 
 
@@ -57,6 +65,7 @@ class RatingsJournal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.columns: tuple[str, ...] = RATING_COLUMNS
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > 0:
             raw = path.read_bytes()
@@ -72,7 +81,10 @@ class RatingsJournal:
                 with open(path, "r+b") as handle:
                     handle.truncate(good)
             header = raw[: raw.find(b"\n")].decode("utf-8", errors="replace").split(",")
-            if header != list(RATING_COLUMNS):
+            if tuple(header) == RATING_COLUMNS[: len(header)] and "created_at" in header:
+                # A journal of an earlier version (fewer trailing columns): append in its shape.
+                self.columns = tuple(header)
+            else:
                 raise DataError(
                     f"{path}: not a ratings journal of this version (header differs); "
                     "write to a new file"
@@ -89,7 +101,7 @@ class RatingsJournal:
         them survive a crash of the machine. Not fsyncing each request keeps the event loop
         from stalling on the disk.
         """
-        lines = [_record_to_csv_line(r) for r in records]
+        lines = [_record_to_csv_line(r, self.columns) for r in records]
         if not lines:
             return 0
         data = "".join(lines).encode("utf-8")

@@ -39,7 +39,7 @@ from dwa_rater.rating import (
     Progress,
     ProgressCallback,
     RaterPlan,
-    RatingEngine,
+    ResultSink,
     estimate_run,
     plan_units,
 )
@@ -179,22 +179,22 @@ def run_batch_api(
         all_plans = {**_state_plans(state, prompts_dir), **{p.spec.name: p for p in plans}}
 
         def prepare(runner: BatchRunner) -> None:
-            engine = runner.engine
+            sink = runner.sink
             in_state = runner.keys_in_flight()
-            engine.progress.total += len(in_state)
+            sink.add_work(len(in_state))
             for plan in plans:
                 units, skipped = plan_units(plan, items, runner.done)
                 fresh = [u for u in units if u.key not in in_state]
-                engine.progress.total += len(fresh) + skipped
-                engine.progress.skipped += skipped
-                todo = engine.replay_cached(plan, fresh, plan.key_parts.model)
+                sink.add_work(len(fresh) + skipped, skipped)
+                todo = sink.replay_cached(plan, fresh, plan.key_parts.model)
                 runner.add_units(plan, todo)
             runner.save()
             if check_endpoints:
                 for name in sorted({r.rater for r in state.pending()}):
                     spec = all_plans[name].spec
-                    key = resolve_api_key(spec.api_key_env, environ)
-                    check_endpoint(spec.resolved_base_url or "", key)
+                    key = resolve_api_key(spec.resolved_api_key_env, environ)
+                    auth = spec.preset.auth_header if spec.preset is not None else "bearer"
+                    check_endpoint(spec.resolved_base_url or "", key, auth_header=auth)
 
         return _session(
             state=state,
@@ -234,7 +234,7 @@ def resume_batches(
         plans = _state_plans(state, prompts_dir)
 
         def prepare(runner: BatchRunner) -> None:
-            runner.engine.progress.total += len(runner.keys_in_flight())
+            runner.sink.add_work(len(runner.keys_in_flight()))
 
         return _session(
             state=state,
@@ -343,7 +343,7 @@ def _session(
     prepare: Callable[[BatchRunner], None] | None,
     action: Callable[[BatchRunner], DriveResult],
 ) -> BatchOutcome:
-    """One invocation: manifest, journal, engine and runner around ``action``."""
+    """One invocation: manifest, journal, result sink and runner around ``action``."""
     began = time.monotonic()
     run_id = new_run_id()
     paths = RunPaths(out)
@@ -358,12 +358,12 @@ def _session(
     write_manifest(manifest_path, manifest)
     done = done_keys_in(paths.journal, list(plans.values()))
     journal = RatingsJournal(paths.journal)
-    engine = RatingEngine(cache=cache, journal=journal, run_id=run_id, on_progress=on_progress)
+    sink = ResultSink(cache=cache, journal=journal, run_id=run_id, on_progress=on_progress)
     runner = BatchRunner(
         state=state,
         directory=directory,
         plans=plans,
-        engine=engine,
+        sink=sink,
         done_keys=done,
         environ=environ,
     )
@@ -374,7 +374,7 @@ def _session(
             prepare(runner)
         result = action(runner)
         status = _RUN_STATUS[result]
-        if result == "finished" and engine.progress.failed:
+        if result == "finished" and sink.progress.failed:
             status = "completed_with_failures"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -383,7 +383,7 @@ def _session(
         runner.save()
         runner.close()
         journal.sync()
-        progress = engine.progress
+        progress = sink.progress
         wall = time.monotonic() - began
         touched = [p for p in state.parts if p.name in runner.touched]
         finish_manifest(manifest, progress, status, wall)
@@ -395,7 +395,7 @@ def _session(
         if out != paths.journal and paths.journal.exists():
             write_ratings(read_ratings(paths.journal), out)
         cache.close()
-    run = RunResult(run_id, out, manifest_path, engine.progress, wall)
+    run = RunResult(run_id, out, manifest_path, sink.progress, wall)
     return BatchOutcome(
         run=run,
         state_dir=directory,

@@ -1,7 +1,8 @@
 """Batch input lines: one request of K units per line, and how lines are split into files.
 
 A line is ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}`` where
-``body`` is exactly what the live path sends (:func:`dwa_rater.rating.request_body`).
+``body`` is exactly what the live path sends (:func:`dwa_rater.rating.request_body`), in the
+rater's structured-output mode.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def estimate_request_tokens(body: dict[str, Any]) -> int:
     """Tokens a request may use, estimated as the live path does before sending it.
 
     Prompt characters (system and user message) / :data:`CHARS_PER_TOKEN`, plus the output
-    budget ``max_tokens``.
+    budget (``max_tokens``, or ``max_completion_tokens`` of reasoning models).
     """
     characters = sum(len(str(m.get("content") or "")) for m in body["messages"])
-    return int(characters / CHARS_PER_TOKEN) + int(body.get("max_tokens") or 0)
+    budget = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    return int(characters / CHARS_PER_TOKEN) + int(budget)
 
 
 @dataclass(frozen=True)

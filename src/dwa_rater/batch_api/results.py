@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from dwa_rater.llm.response import RatingBatch, batch_model
 from dwa_rater.prompts import PromptOutput
+from dwa_rater.rating.requests import Answer
+from dwa_rater.rating.requests import read_answer as read_completion
 
 #: Error codes of requests the batch never executed.
 NOT_RUN_CODES = frozenset({"batch_expired", "batch_cancelled"})
@@ -89,41 +88,6 @@ def parse_result_lines(*texts: str) -> dict[str, LineResult]:
     return results
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A chat completion read as a rating answer."""
-
-    parsed: RatingBatch | None
-    prompt_tokens: int
-    completion_tokens: int
-    cut: bool
-    problem: str | None
-
-
 def read_answer(output: PromptOutput, ids: Sequence[str], completion: dict[str, Any]) -> Answer:
-    """Parse the envelope of an answer the way the live path does (items are checked later).
-
-    ``cut`` is true when the output hit ``max_tokens`` (``finish_reason`` "length"); ``problem``
-    says why the envelope is unusable (``parsed`` is then ``None``).
-    """
-    usage = completion.get("usage") or {}
-    prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    completion_tokens = int(usage.get("completion_tokens") or 0)
-    choices = completion.get("choices") or []
-    if not choices:
-        return Answer(None, prompt_tokens, completion_tokens, False, "no choices in the answer")
-    choice = choices[0]
-    if choice.get("finish_reason") == "length":
-        return Answer(None, prompt_tokens, completion_tokens, True, "output cut at max_tokens")
-    message = choice.get("message") or {}
-    content = message.get("content")
-    if not content and message.get("tool_calls"):
-        content = message["tool_calls"][0].get("function", {}).get("arguments")
-    try:
-        parsed = batch_model(output, ids).model_validate_json(content or "")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "answer"
-        problem = f"{where}: {first['msg']}"
-        return Answer(None, prompt_tokens, completion_tokens, False, problem[:200])
-    return Answer(parsed, prompt_tokens, completion_tokens, False, None)
+    """Parse the envelope of an answer the way the live path does (items are checked later)."""
+    return read_completion(output, ids, completion)

@@ -1,11 +1,11 @@
 """Driving Batch API work: submit parts within the limits, poll them, ingest what comes back.
 
-Every answered line goes through :meth:`RatingEngine.store_answer`, so it is validated item by
-item, cached and journalled exactly like a live answer. What did not come back is resubmitted
-in a later part: items missing or invalid in an answer as re-asks (one item per request, within
-the rater's ``max_reasks``), lines that failed transiently or never ran (expiry, a failed batch)
-within the rater's ``max_retries``; after that the units are journalled as failed with the
-reason. Requests of a cancelled batch go back to waiting without spending a retry.
+Every answered line goes through :meth:`ResultSink.store_answer`, so it is validated item by
+item, cached and journalled exactly like a live answer; counters go through the sink too. What
+did not come back is resubmitted in a later part: items missing or invalid in an answer as
+re-asks (one item per request, within the rater's ``max_reasks``), lines that failed
+transiently or never ran (expiry, a failed batch) within the rater's ``max_retries``; after that
+the units are journalled as failed with the reason. Requests of a cancelled batch go back to waiting without spending a retry.
 
 Ingestion is idempotent: a unit already in the journal is never stored twice, so a process
 killed between storing ratings and saving the state repeats nothing when resumed.
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import openai
-from instructor.core.exceptions import IncompleteOutputException
 
 from dwa_rater.batch_api.lines import (
     ENDPOINT,
@@ -44,7 +43,7 @@ from dwa_rater.errors import ConfigError, EndpointError
 from dwa_rater.llm.client import resolve_api_key
 from dwa_rater.llm.response import split_valid
 from dwa_rater.llm.retry import TRANSIENT_STATUSES, describe, is_fatal, is_transient
-from dwa_rater.rating import RaterPlan, RatingEngine, Unit, chunk_units, cost_of, failure_reason
+from dwa_rater.rating import RaterPlan, ResultSink, Unit, chunk_units, cut_reason
 
 DriveResult = Literal["finished", "submitted", "cancelled"]
 
@@ -57,7 +56,7 @@ def half_price_plan(plan: RaterPlan) -> RaterPlan:
     spec = plan.spec.model_copy(
         update={"price_input_per_mtok": prices[0] / 2, "price_output_per_mtok": prices[1] / 2}
     )
-    return RaterPlan(spec=spec, prompt=plan.prompt, key_parts=plan.key_parts)
+    return plan.with_spec(spec)
 
 
 class BatchRunner:
@@ -69,7 +68,7 @@ class BatchRunner:
         state: BatchState,
         directory: Path,
         plans: Mapping[str, RaterPlan],
-        engine: RatingEngine,
+        sink: ResultSink,
         done_keys: set[str],
         environ: Mapping[str, str],
         sleep: Callable[[float], None] = time.sleep,
@@ -78,7 +77,7 @@ class BatchRunner:
         self.directory = directory
         self.plans = dict(plans)
         self.priced = {name: half_price_plan(plan) for name, plan in plans.items()}
-        self.engine = engine
+        self.sink = sink
         self.done = done_keys
         self.environ = environ
         self.sleep = sleep
@@ -125,7 +124,7 @@ class BatchRunner:
             spec = self.plans[rater].spec
             self._clients[rater] = openai.OpenAI(
                 base_url=spec.resolved_base_url,
-                api_key=resolve_api_key(spec.api_key_env, self.environ),
+                api_key=resolve_api_key(spec.resolved_api_key_env, self.environ),
                 timeout=spec.timeout_s,
                 max_retries=self.state.settings.http_retries,
             )
@@ -247,7 +246,7 @@ class BatchRunner:
         self.state.parts.append(part)
         for request in requests:
             request.part = name
-        self.engine.progress.requests += len(lines)
+        self.sink.count_requests(len(lines))
         self.save()
         self._create(part)
 
@@ -426,14 +425,14 @@ class BatchRunner:
         if request.retries_left < 0:
             self._fail(request, [u.unit() for u in request.units], reason)
             return
-        self.engine.progress.retries += 1
+        self.sink.count_retry()
         request.part = None
 
     def _fail(self, request: RequestRecord, units: Sequence[Unit], reason: str) -> None:
         plan = self.priced[request.rater]
         model = self.state.raters[request.rater].model
         todo = [u for u in units if u.key not in self.done]
-        self.engine.record_failures(plan, todo, {u.key: reason for u in todo}, model)
+        self.sink.record_failures(plan, todo, {u.key: reason for u in todo}, model)
         self.state.requests.pop(request.custom_id, None)
 
     def _settle_answer(
@@ -447,7 +446,8 @@ class BatchRunner:
         answer = read_answer(plan.prompt.output, ids, completion)
         stored_before = any(u.key in self.done for u in units)
         if not stored_before:
-            self._count_usage(request.rater, answer.prompt_tokens, answer.completion_tokens)
+            self.sink.count_usage(plan.spec, answer.usage)
+            self.sink.notify()
         if answer.cut:
             if len(units) > 1:
                 # As live: an answer that outgrew max_tokens is asked again in two halves.
@@ -458,7 +458,7 @@ class BatchRunner:
                         request.rater, half, request.rounds_left, request.retries_left
                     )
             else:
-                self._fail(request, units, failure_reason(IncompleteOutputException(), spec))
+                self._fail(request, units, cut_reason(spec))
             return
         if answer.parsed is None:
             attempts = spec.max_reasks + 2 - request.rounds_left
@@ -474,8 +474,9 @@ class BatchRunner:
                 if u.key not in self.done
             }
         else:
-            usage = (answer.prompt_tokens, answer.completion_tokens, latency)
-            reasons = self.engine.store_answer(plan, units, answer.parsed, usage, model)
+            reasons = self.sink.store_answer(
+                plan, units, answer.parsed, answer.usage, latency, model
+            )
         self.done.update(u.key for u in units if u.key not in reasons)
         still = [u for u in units if u.key in reasons]
         if not still:
@@ -500,23 +501,13 @@ class BatchRunner:
         if remaining <= 0:
             plan = self.priced[request.rater]
             model = self.state.raters[request.rater].model
-            self.engine.record_failures(plan, list(still), reasons, model)
+            self.sink.record_failures(plan, list(still), reasons, model)
             self.state.requests.pop(request.custom_id, None)
             return
-        self.engine.progress.reasks += len(still) if split else 1
+        self.sink.count_reasks(len(still) if split else 1)
         if not split or len(request.units) == 1:
             request.rounds_left, request.part = remaining, None
             return
         self.state.requests.pop(request.custom_id, None)
         for unit in still:
             self._add_request(request.rater, [unit], remaining, request.retries_left)
-
-    def _count_usage(self, rater: str, prompt_tokens: int, completion_tokens: int) -> None:
-        progress = self.engine.progress
-        progress.prompt_tokens += prompt_tokens
-        progress.completion_tokens += completion_tokens
-        progress.cost_usd += (
-            cost_of(self.priced[rater].spec, prompt_tokens, completion_tokens) or 0.0
-        )
-        if self.engine.on_progress is not None:
-            self.engine.on_progress(progress)

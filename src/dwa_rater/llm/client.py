@@ -1,25 +1,19 @@
-"""OpenAI-compatible clients: one code path for OpenAI, vLLM, Ollama, llama.cpp and test servers.
+"""OpenAI-compatible endpoints: one code path for every provider, llama.cpp and test servers.
 
-Requests go through ``instructor`` in ``Mode.JSON_SCHEMA`` (the OpenAI-standard
-``response_format``). The SDK's own retries are off; :mod:`dwa_rater.llm.retry` decides.
+Requests go through :class:`~dwa_rater.llm.transport.ChatTransport`; how the answer's structure
+is asked for (``response_format``, tools, or instructions in the prompt) is decided by the
+rating engine per rater. No SDK retries: :mod:`dwa_rater.llm.retry` decides.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-import instructor
-import openai
 
 from dwa_rater.errors import EndpointError
-
-# instructor logs every failed attempt at ERROR level; the engine reports failures itself.
-logging.getLogger("instructor").setLevel(logging.CRITICAL)
-logging.getLogger("instructor.v2.retry").setLevel(logging.CRITICAL)
+from dwa_rater.llm.transport import AuthHeader, ChatTransport
 
 #: Key sent to servers that need none (local ones); real endpoints get the env var's value.
 PLACEHOLDER_KEY = "not-needed"
@@ -27,14 +21,14 @@ PLACEHOLDER_KEY = "not-needed"
 
 @dataclass
 class Endpoint:
-    """A connected endpoint: the raw SDK client and its instructor wrapper."""
+    """A connected endpoint: its transport and the identity of its (shared) rate limiter."""
 
     base_url: str
-    raw: openai.AsyncOpenAI
-    structured: Any  # instructor.AsyncInstructor
+    transport: ChatTransport
+    limiter_key: tuple[str, str]
 
     async def close(self) -> None:
-        await self.raw.close()
+        await self.transport.close()
 
 
 def resolve_api_key(api_key_env: str | None, environ: Mapping[str, str]) -> str:
@@ -47,19 +41,25 @@ def resolve_api_key(api_key_env: str | None, environ: Mapping[str, str]) -> str:
     return value
 
 
-def connect(base_url: str, api_key: str, timeout_s: float, concurrency: int) -> Endpoint:
-    """An async client with no SDK retries and a connection pool sized for the concurrency."""
-    raw = openai.AsyncOpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        timeout=timeout_s,
-        max_retries=0,
+def connect(
+    base_url: str,
+    api_key: str,
+    timeout_s: float,
+    concurrency: int,
+    *,
+    auth_header: AuthHeader = "bearer",
+    limiter_key: tuple[str, str] = ("", ""),
+) -> Endpoint:
+    """A transport with a connection pool sized for the concurrency."""
+    transport = ChatTransport(
+        base_url, api_key, timeout_s=timeout_s, concurrency=concurrency, auth_header=auth_header
     )
-    structured = instructor.from_openai(raw, mode=instructor.Mode.JSON_SCHEMA)
-    return Endpoint(base_url=base_url, raw=raw, structured=structured)
+    return Endpoint(base_url=base_url, transport=transport, limiter_key=limiter_key)
 
 
-def check_endpoint(base_url: str, api_key: str, timeout_s: float = 10.0) -> None:
+def check_endpoint(
+    base_url: str, api_key: str, timeout_s: float = 10.0, auth_header: AuthHeader = "bearer"
+) -> None:
     """Fail fast with one clear line if the endpoint is unreachable or refuses the key.
 
     Uses ``GET /models``; a server without that route (404) is given the benefit of the doubt.
@@ -67,7 +67,11 @@ def check_endpoint(base_url: str, api_key: str, timeout_s: float = 10.0) -> None
     try:
         response = httpx.get(
             f"{base_url.rstrip('/')}/models",
-            headers={"Authorization": f"Bearer {api_key}"},
+            headers=(
+                {"api-key": api_key}
+                if auth_header == "api-key"
+                else {"Authorization": f"Bearer {api_key}"}
+            ),
             timeout=timeout_s,
         )
     except httpx.HTTPError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, ClassVar
@@ -83,7 +84,7 @@ class RatingBatch(BaseModel):
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        # instructor sends this schema; the class validates leniently on receipt.
+        # This schema is sent; the class validates leniently on receipt.
         return cls.sent_schema or super().model_json_schema(*args, **kwargs)
 
 
@@ -147,3 +148,62 @@ def split_valid(
             continue
         problems[key] = "duplicated in response" if counts.get(key, 0) > 1 else "missing"
     return valid, problems
+
+
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON|json5)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in an answer: plain JSON, a fenced block, or the outermost object in prose.
+
+    Models asked for JSON in the prompt (``json_object`` and ``md_json`` modes) often wrap it in
+    a ```json fence or a sentence; this finds it. Raises ``ValueError`` when there is none.
+    """
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        pass
+    for block in _FENCE.findall(text):
+        try:
+            return json.loads(block.strip())
+        except ValueError:
+            continue
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        try:
+            return json.loads(text[start : end + 1])
+        except ValueError:
+            pass
+    raise ValueError("no JSON object found in the answer")
+
+
+def read_envelope(value: Any) -> RatingBatch:
+    """The ratings envelope from a parsed answer, forgiving the usual small deviations.
+
+    A bare list of ratings, a single rating object, or an object whose only list holds the
+    ratings under another name are all read as ``{"ratings": [...]}``. Raises
+    ``ValidationError`` when nothing fits.
+    """
+    if isinstance(value, list):
+        value = {"ratings": value}
+    elif isinstance(value, dict) and "ratings" not in value:
+        if "id" in value:
+            value = {"ratings": [value]}
+        else:
+            lists = [v for v in value.values() if isinstance(v, list)]
+            if len(lists) == 1:
+                value = {"ratings": lists[0]}
+    return RatingBatch.model_validate(value)
+
+
+def envelope_schema(output: PromptOutput, ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """The schema of a whole answer; without ``ids``, the generic one written into prompts."""
+    if ids is not None:
+        return batch_model(output, ids).sent_schema
+    return {
+        "type": "object",
+        "properties": {"ratings": {"type": "array", "items": item_schema(output)}},
+        "required": ["ratings"],
+        "additionalProperties": False,
+    }

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import openai
 
 from dwa_rater.llm.retry import root_cause
+from dwa_rater.llm.transport import TransportError
 
 #: A function that returns why the run must stop, or None while all is well.
 HealthCheck = Callable[[], "str | None"]
@@ -27,6 +28,8 @@ HealthCheck = Callable[[], "str | None"]
 def is_connection_failure(error: BaseException) -> bool:
     """True when the request never reached a live server (refused, reset, DNS); not timeouts."""
     cause = root_cause(error)
+    if isinstance(cause, TransportError):
+        return not cause.timeout
     return isinstance(cause, openai.APIConnectionError) and not isinstance(
         cause, openai.APITimeoutError
     )

@@ -5,7 +5,8 @@ item, cached and journalled exactly like a live answer; counters go through the 
 did not come back is resubmitted in a later part: items missing or invalid in an answer as
 re-asks (one item per request, within the rater's ``max_reasks``), lines that failed
 transiently or never ran (expiry, a failed batch) within the rater's ``max_retries``; after that
-the units are journalled as failed with the reason. Requests of a cancelled batch go back to waiting without spending a retry.
+the units are journalled as failed with the reason. Requests of a cancelled batch go back to
+waiting without spending a retry.
 
 Ingestion is idempotent: a unit already in the journal is never stored twice, so a process
 killed between storing ratings and saving the state repeats nothing when resumed.

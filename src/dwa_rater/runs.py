@@ -23,7 +23,7 @@ import pandas as pd
 from dwa_rater import __version__
 from dwa_rater.cache import ResponseCache
 from dwa_rater.config import RaterSpec
-from dwa_rater.errors import ConfigError
+from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.llm.client import Endpoint, check_endpoint, connect, resolve_api_key
 from dwa_rater.llm.embedded import SMOLLM2, LocalModelServer
 from dwa_rater.llm.ratelimit import LimiterRegistry
@@ -40,6 +40,7 @@ from dwa_rater.rating import (
     ResultSink,
     estimate_run,
     plan_units,
+    raw_completions_for,
     raw_log_path,
 )
 from dwa_rater.schemas import Item
@@ -371,3 +372,20 @@ def summarise_ratings(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "labels": labels.reset_index(),
         "failures": failures,
     }
+
+
+def raw_completions(out: Path, item_id: str, rater: str | None = None) -> list[dict[str, Any]]:
+    """The raw completions behind ``item_id`` in ratings file ``out``, oldest first.
+
+    Raises :class:`DataError` when the file has no audit log beside it or no request held the
+    item.
+    """
+    path = RunPaths(out).raw_log
+    if not path.exists():
+        raise DataError(f"{path}: no raw completions beside {out} (rated before they were kept?)")
+    records = raw_completions_for(path, item_id)
+    if rater is not None:
+        records = [r for r in records if r.get("rater") == rater]
+    if not records:
+        raise DataError(f"{path}: no raw completion holds item {item_id!r}")
+    return records

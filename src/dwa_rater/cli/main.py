@@ -24,6 +24,7 @@ app = typer.Typer(
 #: Command-group modules, mounted in this order.
 COMMAND_GROUPS: tuple[str, ...] = (
     "rate",
+    "providers",
     "batches",
     "ratings",
     "agree",

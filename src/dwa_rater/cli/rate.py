@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,19 @@ def select(
     return catalog.select_items(items, ids=wanted, limit=limit, sample=sample, seed=seed)
 
 
+def parse_extra_body(text: str | None) -> dict[str, object] | None:
+    """``--extra-body``: a JSON object merged into every request body."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--extra-body: not JSON ({exc.msg} at character {exc.pos})") from exc
+    if not isinstance(value, dict):
+        raise ConfigError("--extra-body: give a JSON object, e.g. '{\"enable_thinking\": false}'")
+    return value
+
+
 def raters_from_options(raters_file: Path | None, ad_hoc: dict[str, object]) -> list[RaterSpec]:
     """Raters from a TOML file, or one ad-hoc rater from the options (default: embedded)."""
     given = {k: v for k, v in ad_hoc.items() if v is not None}
@@ -50,9 +64,10 @@ def raters_from_options(raters_file: Path | None, ad_hoc: dict[str, object]) -> 
         if given:
             raise ConfigError("give either --raters FILE or ad-hoc rater options, not both")
         return load_raters(raters_file)
-    if "base_url" in given and "name" not in given:
+    remote = "base_url" in given or given.get("provider") not in (None, "embedded")
+    if remote and "name" not in given:
         given["name"] = f"{given.get('model', 'model')}-{given.get('rubric', 'exposure')}"
-    if "base_url" in given:
+    if remote:
         given.setdefault("concurrency", 4)
     return [default_rater(**given)]
 
@@ -89,7 +104,9 @@ def print_result(result: RunResult, console: Console) -> None:
     console.print(
         f"run {result.run_id}: {p.done} rated, {p.cached} from cache, {p.skipped} already done, "
         f"{p.failed} failed; {p.requests} requests, "
-        f"{p.prompt_tokens + p.completion_tokens:,} tokens, ${p.cost_usd:.4f}, "
+        f"{p.prompt_tokens + p.completion_tokens:,} tokens"
+        + (f" ({p.reasoning_tokens:,} reasoning)" if p.reasoning_tokens else "")
+        + f", ${p.cost_usd:.4f}, "
         f"{result.wall_s:.1f} s"
     )
     console.print(f"ratings: {result.out}\nmanifest: {result.manifest}")
@@ -117,8 +134,13 @@ def rate(
         Path | None, typer.Option("--raters", help="TOML file naming the raters")
     ] = None,
     name: Annotated[str | None, typer.Option(help="ad-hoc rater: name")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="ad-hoc rater: provider preset (see `dwa-rater providers`)"),
+    ] = None,
     base_url: Annotated[
-        str | None, typer.Option(help="ad-hoc rater: OpenAI-compatible base URL")
+        str | None,
+        typer.Option(help="ad-hoc rater: OpenAI-compatible base URL (overrides the preset's)"),
     ] = None,
     model: Annotated[str | None, typer.Option(help="ad-hoc rater: model")] = None,
     api_key_env: Annotated[
@@ -132,6 +154,32 @@ def rate(
     temperature: Annotated[float | None, typer.Option(help="ad-hoc rater: temperature")] = None,
     concurrency: Annotated[
         int | None, typer.Option(help="ad-hoc rater: requests in flight")
+    ] = None,
+    structured_output: Annotated[
+        str | None,
+        typer.Option(
+            help="ad-hoc rater: auto|json_schema|json_object|tools|md_json (auto: the preset's)"
+        ),
+    ] = None,
+    extra_body: Annotated[
+        str | None,
+        typer.Option(help="ad-hoc rater: JSON object merged into every request body"),
+    ] = None,
+    reasoning: Annotated[
+        bool | None,
+        typer.Option(
+            "--reasoning/--no-reasoning",
+            help="ad-hoc rater: reasoning model (default: by name, o1/o3/o4/gpt-5)",
+        ),
+    ] = None,
+    reasoning_effort: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: minimal|low|medium|high (reasoning models)")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="ad-hoc rater: output-token budget per request")
+    ] = None,
+    cny_per_usd: Annotated[
+        float | None, typer.Option(help="ad-hoc rater: CNY per USD for CNY list prices")
     ] = None,
     out: Annotated[Path, typer.Option(help="ratings file (.csv journal, or .parquet)")] = Path(
         "out/ratings.csv"
@@ -173,6 +221,7 @@ def rate(
         raters,
         {
             "name": name,
+            "provider": provider,
             "base_url": base_url,
             "model": model,
             "api_key_env": api_key_env,
@@ -181,6 +230,12 @@ def rate(
             "samples": samples,
             "temperature": temperature,
             "concurrency": concurrency,
+            "structured_output": structured_output,
+            "extra_body": parse_extra_body(extra_body),
+            "reasoning": reasoning,
+            "reasoning_effort": reasoning_effort,
+            "max_tokens": max_tokens,
+            "cny_per_usd": cny_per_usd,
         },
     )
     cache_dir = resolve_home(os.environ) / "responses"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from servers.providers import FORBIDDEN, RULES, ProviderServer
 
 from dwa_rater.config import RaterSpec
 from dwa_rater.errors import EndpointError
@@ -13,6 +12,7 @@ from dwa_rater.llm.retry import RetryPolicy
 from dwa_rater.runs import execute_run
 from dwa_rater.schemas import Item
 from dwa_rater.store import read_ratings
+from servers.providers import FORBIDDEN, RULES, ProviderServer
 
 FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.1)
 KEY = "sk-provider-test-key-0042"

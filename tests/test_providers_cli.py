@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers.providers import RULES, ProviderRules, ProviderServer, openai_error
 
 from dwa_rater.store import read_ratings
+from servers.providers import RULES, ProviderRules, ProviderServer, openai_error
 
 KEY = "sk-cli-provider-key-77"
 

@@ -1,1 +1,1 @@
-"""Test-only loopback servers (provider look-alikes); the generic fakes are ``dwa_rater.testing``."""
+"""Test-only loopback servers (provider look-alikes); generic fakes: ``dwa_rater.testing``."""

@@ -17,7 +17,10 @@ import asyncio
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
@@ -45,17 +48,26 @@ class TokenBucket:
     for a full bucket and then drives it negative, so long-run throughput still obeys the rate.
     """
 
-    def __init__(self, rate_per_minute: float, burst: float | None = None) -> None:
+    def __init__(
+        self,
+        rate_per_minute: float,
+        burst: float | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         if rate_per_minute <= 0:
             raise ValueError("rate_per_minute must be positive")
         self.rate_per_second = rate_per_minute / 60.0
         self.capacity = burst if burst is not None else max(1.0, rate_per_minute / 6.0)
+        self.clock = clock
+        self.sleep = sleep
         self.level = self.capacity
-        self.updated = time.monotonic()
+        self.updated = clock()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self.level = min(self.capacity, self.level + (now - self.updated) * self.rate_per_second)
         self.updated = now
 
@@ -67,7 +79,7 @@ class TokenBucket:
                 if self.level >= needed:
                     self.level -= amount
                     return
-                await asyncio.sleep((needed - self.level) / self.rate_per_second)
+                await self.sleep((needed - self.level) / self.rate_per_second)
 
     def refund(self, amount: float) -> None:
         """Give back units reserved but not used (e.g. estimated tokens above the real count)."""
@@ -82,17 +94,32 @@ class RateLimiter:
     key is exhausted or asked for a pause.
     """
 
-    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None) -> None:
-        self.requests = TokenBucket(requests_per_minute) if requests_per_minute else None
-        self.tokens = TokenBucket(tokens_per_minute) if tokens_per_minute else None
+    def __init__(
+        self,
+        requests_per_minute: float | None,
+        tokens_per_minute: float | None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.requests = (
+            TokenBucket(requests_per_minute, clock=clock, sleep=sleep)
+            if requests_per_minute
+            else None
+        )
+        self.tokens = (
+            TokenBucket(tokens_per_minute, clock=clock, sleep=sleep) if tokens_per_minute else None
+        )
+        self.clock = clock
+        self.sleep = sleep
         self.paused_until = 0.0
 
     async def acquire(self, estimated_tokens: int) -> None:
         while True:
-            wait = self.paused_until - time.monotonic()
+            wait = self.paused_until - self.clock()
             if wait <= 0:
                 break
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
         if self.requests is not None:
             await self.requests.acquire(1)
         if self.tokens is not None:
@@ -105,7 +132,7 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Hold every request of this key back for ``seconds`` from now."""
         if seconds > 0:
-            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+            self.paused_until = max(self.paused_until, self.clock() + seconds)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Pause until the reset when the server says no request or token is left."""

@@ -36,148 +36,53 @@ the first stdout line is the base URL.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import hashlib
 import json
-import re
-import signal
 import socket
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 from dwa_rater.errors import ConfigError
+from dwa_rater.testing.fake_answers import (
+    CONTEXT_SUFFIX,
+    FAULT_KINDS,
+    HTTP_ERROR_FAULTS,
+    INVALID_LABEL,
+    ITEM_LEVEL_FAULTS,
+    LABELS,
+    REDACTED,
+    check_fault_kind,
+    conflicting_copy,
+    error_body,
+    fake_rating,
+    is_number_or_none,
+    label_enum,
+    message_text,
+    parse_item_lines,
+    redact,
+    requested_items,
+    tool_name,
+    unknown_id,
+)
 from dwa_rater.testing.loopback import LoopbackHandler, LoopbackServer
 
-LABELS: Final = ("E0", "E1", "E2")
-INVALID_LABEL: Final = "E9"
-REDACTED: Final = "[REDACTED]"
-
-HTTP_ERROR_FAULTS: Final[Mapping[str, int]] = {"400": 400, "429": 429, "500": 500, "503": 503}
-ITEM_LEVEL_FAULTS: Final = frozenset({"invalid", "drop", "unknown", "dup"})
-FAULT_KINDS: Final = frozenset(
-    {"ok", "reset", "slow", "malformed", "length", *HTTP_ERROR_FAULTS, *ITEM_LEVEL_FAULTS}
-)
-
-# Scores live in a band per label so that score and label never contradict each other.
-_SCORE_BANDS: Final[Mapping[str, tuple[float, float]]] = {
-    "E0": (0.02, 0.30),
-    "E2": (0.40, 0.65),
-    "E1": (0.70, 0.98),
-}
-_SENSITIVE_HEADERS: Final = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key"}
-)
-_ITEM_LINE: Final = re.compile(r"^\[([^\]]+)\] (.*)$", re.MULTILINE)
-_CONTEXT_SUFFIX: Final = re.compile(r"\s*\(context:.*\)\s*$")
-_ERROR_TYPES: Final[Mapping[int, tuple[str, str | None]]] = {
-    400: ("invalid_request_error", None),
-    401: ("invalid_request_error", "invalid_api_key"),
-    404: ("invalid_request_error", "unknown_url"),
-    429: ("rate_limit_error", "rate_limit_exceeded"),
-    500: ("server_error", None),
-    503: ("server_error", "service_unavailable"),
-}
-
-
-def _unit(*parts: object) -> float:
-    """A deterministic number in [0, 1) drawn from the SHA-256 of the parts."""
-    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def _other_label(label: str, draw: float) -> str:
-    others = [candidate for candidate in LABELS if candidate != label]
-    return others[int(draw * len(others))]
-
-
-def _score_for(label: str, draw: float) -> float:
-    low, high = _SCORE_BANDS[label]
-    return round(low + (high - low) * draw, 3)
-
-
-def fake_rating(
-    text: str,
-    *,
-    temperature: float | None = 0.0,
-    seed: int | None = None,
-    salt: str = "",
-    salt_disagreement: float = 0.3,
-    temperature_flip: float = 0.25,
-) -> tuple[str, float]:
-    """Return the (label, score) the fake server gives an item; a pure function of its arguments.
-
-    The statement (``text`` without a trailing `` (context: ...)``) draws a base label (E0 45 %,
-    E1 30 %, E2 25 %). A non-empty ``salt`` moves a share ``salt_disagreement`` of statements to
-    another label, so servers with different salts act as raters who disagree on some items
-    (``salt_disagreement=1.0`` makes every label differ from the unsalted one). A temperature
-    ``t > 0`` (``None`` counts as the API default 1.0) moves a further share
-    ``min(t, 1) * temperature_flip`` to another label, drawn afresh for each seed. The score is in
-    a band per label: E0 0.02-0.30, E2 0.40-0.65, E1 0.70-0.98.
-    """
-    statement = _CONTEXT_SUFFIX.sub("", text).strip()
-    base = _unit("base", statement)
-    label = "E0" if base < 0.45 else "E1" if base < 0.75 else "E2"
-    if salt and _unit("salt", salt, statement) < salt_disagreement:
-        label = _other_label(label, _unit("salt-label", salt, statement))
-    temp = 1.0 if temperature is None else float(temperature)
-    sample_key: tuple[object, ...] = (repr(temp), seed) if temp > 0 else ("t0",)
-    flip_share = min(temp, 1.0) * temperature_flip
-    if temp > 0 and _unit("sample", salt, statement, *sample_key) < flip_share:
-        label = _other_label(label, _unit("sample-label", salt, statement, *sample_key))
-    return label, _score_for(label, _unit("score", salt, statement, *sample_key))
-
-
-def parse_item_lines(text: str) -> list[tuple[str, str]]:
-    """Return (id, rest of line) for every line of ``text`` that starts with ``[<id>] ``."""
-    return [(match.group(1), match.group(2)) for match in _ITEM_LINE.finditer(text)]
-
-
-def message_text(message: object) -> str:
-    """The text of one chat message, whose content may be a string or a list of parts."""
-    if not isinstance(message, Mapping):
-        return ""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
-    return ""
-
-
-def requested_items(messages: Sequence[object]) -> list[tuple[str, str]]:
-    """Items listed in the user messages, first occurrence of each id, in order.
-
-    All user messages are read because a re-ask (instructor's retry) appends a user message that
-    names no items after the one that does.
-    """
-    seen: dict[str, str] = {}
-    for message in messages:
-        if isinstance(message, Mapping) and message.get("role") == "user":
-            for item_id, text in parse_item_lines(message_text(message)):
-                seen.setdefault(item_id, text)
-    return list(seen.items())
-
-
-def _redact(headers: Mapping[str, str]) -> dict[str, str]:
-    """Lower-case the header names and hide credentials."""
-    return {
-        name.lower(): REDACTED if name.lower() in _SENSITIVE_HEADERS else value
-        for name, value in headers.items()
-    }
-
-
-def _error_body(status: int, message: str) -> dict[str, Any]:
-    error_type, code = _ERROR_TYPES.get(status, ("server_error", None))
-    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+__all__ = [
+    "FAULT_KINDS",
+    "INVALID_LABEL",
+    "LABELS",
+    "REDACTED",
+    "FakeOpenAIServer",
+    "RecordedRequest",
+    "fake_rating",
+    "message_text",
+    "parse_item_lines",
+    "requested_items",
+]
 
 
 @dataclass(frozen=True)
@@ -271,7 +176,7 @@ class FakeOpenAIServer(LoopbackServer):
         self.slow_first_n = slow_first_n
         self.record_bodies = record_bodies
         for kind in self.item_faults.values():
-            _check_fault_kind(kind, "item_faults")
+            check_fault_kind(kind, "item_faults")
         for every, name in ((rate_limit_every, "rate_limit_every"), (error_every, "error_every")):
             if every is not None and every < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {every}")
@@ -288,7 +193,7 @@ class FakeOpenAIServer(LoopbackServer):
     def set_faults(self, faults: Sequence[str]) -> None:
         """Replace the fault script; it applies from the next chat request on."""
         for kind in faults:
-            _check_fault_kind(kind, "faults")
+            check_fault_kind(kind, "faults")
         with self._lock:
             self._faults = tuple(faults)
             self._script_offset = getattr(self, "_chat_count", 0)
@@ -403,7 +308,7 @@ class FakeOpenAIServer(LoopbackServer):
             index=index,
             method=method,
             path=urlsplit(handler.path).path,
-            headers=_redact(dict(handler.headers.items())),
+            headers=redact(dict(handler.headers.items())),
             body=body if self.record_bodies else None,
             started_at=started_at,
             start_clock=start_clock,
@@ -412,7 +317,7 @@ class FakeOpenAIServer(LoopbackServer):
             self._route(handler, exchange, body if body_ok else None)
         except Exception as error:  # a bug here must still answer, not hang the client
             message = f"The fake server failed: {type(error).__name__}: {error}"
-            self._send(handler, exchange, 500, _error_body(500, message))
+            self._send(handler, exchange, 500, error_body(500, message))
 
     def _route(self, handler: LoopbackHandler, exchange: _Exchange, body: Any) -> None:
         method = exchange.method
@@ -421,30 +326,30 @@ class FakeOpenAIServer(LoopbackServer):
             f"Bearer {self.api_key}"
         ):
             message = "Incorrect API key provided."
-            self._send(handler, exchange, 401, _error_body(401, message))
+            self._send(handler, exchange, 401, error_body(401, message))
         elif method == "GET" and route.endswith("/models"):
             listing = {"object": "list", "data": [{"id": self.model, "object": "model"}]}
             self._send(handler, exchange, 200, listing)
         elif method == "POST" and route.endswith("/chat/completions"):
             if not isinstance(body, dict):
                 message = "The request body is not a JSON object."
-                self._send(handler, exchange, 400, _error_body(400, message))
+                self._send(handler, exchange, 400, error_body(400, message))
             elif not isinstance(body.get("messages"), list) or not body["messages"]:
                 message = "'messages' must be a non-empty list."
-                self._send(handler, exchange, 400, _error_body(400, message))
-            elif not _is_number_or_none(body.get("temperature")) or not isinstance(
+                self._send(handler, exchange, 400, error_body(400, message))
+            elif not is_number_or_none(body.get("temperature")) or not isinstance(
                 body.get("seed"), int | None
             ):
                 message = "'temperature' must be a number and 'seed' an integer."
-                self._send(handler, exchange, 400, _error_body(400, message))
+                self._send(handler, exchange, 400, error_body(400, message))
             elif body.get("stream"):
                 message = "The fake server does not stream; send stream=false."
-                self._send(handler, exchange, 400, _error_body(400, message))
+                self._send(handler, exchange, 400, error_body(400, message))
             else:
                 self._answer_chat(handler, exchange, body)
         else:
             message = f"Unknown request URL: {method} {exchange.path}."
-            self._send(handler, exchange, 404, _error_body(404, message))
+            self._send(handler, exchange, 404, error_body(404, message))
 
     def assign_faults(self, items: list[tuple[str, str]]) -> tuple[int, str, dict[str, str]]:
         """Count a chat request and choose its request-level and item-level faults."""
@@ -505,7 +410,7 @@ class FakeOpenAIServer(LoopbackServer):
                     "retry-after-ms": str(round(self.retry_after_s * 1000)),
                 }
             message = f"Injected fault {fault} on chat request {number}."
-            self._send(handler, exchange, status, _error_body(status, message), extra)
+            self._send(handler, exchange, status, error_body(status, message), extra)
             return
         content, finish_reason = self.rating_content(items, body, fault, item_faults)
         prompt_tokens = len("".join(message_text(message) for message in messages)) // 4
@@ -523,7 +428,7 @@ class FakeOpenAIServer(LoopbackServer):
                     {
                         "id": f"call_fake_{number}",
                         "type": "function",
-                        "function": {"name": _tool_name(body), "arguments": content},
+                        "function": {"name": tool_name(body), "arguments": content},
                     }
                 ],
             }
@@ -567,7 +472,7 @@ class FakeOpenAIServer(LoopbackServer):
         ids = {item_id for item_id, _ in items}
         # A rubric with other labels than E0/E1/E2: answer with its labels, E0/E1/E2 mapped
         # onto the schema's enum by position.
-        enum = _label_enum(body)
+        enum = label_enum(body)
         rename = dict(zip(LABELS, enum, strict=False)) if enum and set(enum) != set(LABELS) else {}
         ratings: list[dict[str, Any]] = []
         for item_id, text in items:
@@ -577,23 +482,23 @@ class FakeOpenAIServer(LoopbackServer):
             label, score = self.rating_for(text, temperature=temperature, seed=seed)
             label = rename.get(label, label)
             entry: dict[str, Any] = {
-                "id": _unknown_id(ids) if kind == "unknown" else item_id,
-                "rationale": f"Fake rationale: {label} for {_CONTEXT_SUFFIX.sub('', text)[:80]}",
+                "id": unknown_id(ids) if kind == "unknown" else item_id,
+                "rationale": f"Fake rationale: {label} for {CONTEXT_SUFFIX.sub('', text)[:80]}",
                 "label": INVALID_LABEL if kind == "invalid" else label,
                 "score": score,
             }
             ratings.append(entry)
             if kind == "dup":
-                ratings.append(_conflicting_copy(entry))
+                ratings.append(conflicting_copy(entry))
         if fault == "drop" and ratings:
             ratings.pop()
         elif fault == "invalid" and ratings:
             ratings[0]["label"] = INVALID_LABEL
         elif fault == "unknown":
-            extra = {"id": _unknown_id(ids), "rationale": "Not requested.", "label": "E0"}
+            extra = {"id": unknown_id(ids), "rationale": "Not requested.", "label": "E0"}
             ratings.append({**extra, "score": 0.1})
         elif fault == "dup" and ratings:
-            ratings.append(_conflicting_copy(ratings[0]))
+            ratings.append(conflicting_copy(ratings[0]))
         content = json.dumps({"ratings": ratings}, ensure_ascii=False)
         if fault == "length":
             return content[: len(content) // 2], "length"
@@ -650,132 +555,9 @@ class FakeOpenAIServer(LoopbackServer):
             self._records.append(record)
 
 
-def _label_enum(body: Mapping[str, Any]) -> list[str]:
-    """The label enum of the requested JSON schema, if the request carries one."""
-    response_format = body.get("response_format") or {}
-    schema = (response_format.get("json_schema") or {}).get("schema") or {}
-    try:
-        item = schema["properties"]["ratings"]["items"]
-        return [str(v) for v in item["properties"]["label"]["enum"]]
-    except (KeyError, TypeError):
-        return []
-
-
-def _check_fault_kind(kind: str, where: str) -> None:
-    if kind not in FAULT_KINDS:
-        known = ", ".join(sorted(FAULT_KINDS))
-        raise ConfigError(f"Unknown fault kind {kind!r} in {where}; expected one of: {known}")
-
-
-def _is_number_or_none(value: object) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-
-
-def _unknown_id(ids: set[str]) -> str:
-    number = 1
-    while f"unknown-{number}" in ids:
-        number += 1
-    return f"unknown-{number}"
-
-
-def _conflicting_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
-    label = str(entry["label"])
-    other = _other_label(label, 0.0) if label in LABELS else "E0"
-    return {**entry, "label": other, "score": _score_for(other, 0.5)}
-
-
-def _tool_name(body: Mapping[str, Any]) -> str:
-    """The function the request forces (``tool_choice``), else its first tool."""
-    choice = body.get("tool_choice")
-    if isinstance(choice, Mapping):
-        function = choice.get("function")
-        if isinstance(function, Mapping) and function.get("name"):
-            return str(function["name"])
-    first = body["tools"][0]
-    if isinstance(first, Mapping) and isinstance(first.get("function"), Mapping):
-        return str(first["function"].get("name", "ratings"))
-    return "ratings"
-
-
-# --- command line ------------------------------------------------------------------------
-
-
-def _parse_item_fault(text: str) -> tuple[str, str]:
-    substring, sep, kind = text.rpartition("=")
-    if not sep or not substring:
-        raise argparse.ArgumentTypeError(f"expected SUBSTRING=KIND, got {text!r}")
-    return substring, kind
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dwa_rater.testing.fake_openai",
-        description="Serve a fault-injecting fake OpenAI API on 127.0.0.1 until killed.",
-    )
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--model", default="fake-model")
-    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--faults", default="", help="comma-separated script, e.g. 429,500,ok")
-    parser.add_argument(
-        "--item-fault",
-        action="append",
-        type=_parse_item_fault,
-        default=[],
-        metavar="SUBSTRING=KIND",
-        help="fault for items whose text contains SUBSTRING (repeatable)",
-    )
-    parser.add_argument("--retry-after", type=float, default=0.05, help="seconds a 429 asks for")
-    parser.add_argument("--salt", default="")
-    parser.add_argument("--salt-disagreement", type=float, default=0.3)
-    parser.add_argument("--rate-limit-every", type=int, default=None)
-    parser.add_argument("--error-every", type=int, default=None)
-    parser.add_argument("--slow-s", type=float, default=5.0)
-    parser.add_argument("--slow-first-n", type=int, default=0)
-    parser.add_argument("--record-bodies", action="store_true", help="keep request bodies")
-    parser.add_argument("--stats-file", type=Path, default=None, help="JSON stats written at exit")
-    parser.add_argument("--max-seconds", type=float, default=None, help="stop by itself after")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGTERM/SIGINT (or ``--max-seconds``); print the base URL on the first line."""
-    args = _build_parser().parse_args(argv)
-    faults = [kind.strip() for kind in args.faults.split(",") if kind.strip()]
-    try:
-        server = FakeOpenAIServer(
-            model=args.model,
-            api_key=args.api_key,
-            faults=faults,
-            item_faults=dict(args.item_fault),
-            latency_s=args.latency,
-            retry_after_s=args.retry_after,
-            salt=args.salt,
-            salt_disagreement=args.salt_disagreement,
-            rate_limit_every=args.rate_limit_every,
-            error_every=args.error_every,
-            slow_s=args.slow_s,
-            slow_first_n=args.slow_first_n,
-            record_bodies=args.record_bodies,
-            port=args.port,
-        )
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    done = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    with server:
-        print(server.base_url, flush=True)
-        done.wait(args.max_seconds)
-    if args.stats_file is not None:
-        args.stats_file.write_text(json.dumps(server.stats(), indent=2) + "\n", encoding="utf-8")
-    return 0
-
-
 if __name__ == "__main__":
+    import sys
+
+    from dwa_rater.testing.fake_openai_cli import main
+
     sys.exit(main())

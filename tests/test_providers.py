@@ -123,6 +123,16 @@ def test_content_filter_fails_only_that_item(tmp_path: Path, provider: str) -> N
     assert "refused by the provider: HTTP 400" in failed["error"].iloc[0]
 
 
+def test_a_provider_that_filters_everything_stops_the_run(tmp_path: Path) -> None:
+    flagged = [
+        Item(item_id=f"f{i}", item_type="dwa", text=f"{FORBIDDEN} act {i}.") for i in range(10)
+    ]
+    with ProviderServer(RULES["dashscope"], api_key=KEY) as server:
+        with pytest.raises(EndpointError, match="inappropriate content"):
+            run(tmp_path, [spec("dashscope", server, "qwen-plus")], flagged)
+        assert server.chat_posts == 3
+
+
 def test_a_refused_request_stops_the_run_at_once_quoting_the_provider(tmp_path: Path) -> None:
     with ProviderServer(RULES["deepseek"], api_key=KEY) as server:
         forced = spec("deepseek", server, "deepseek-chat", structured_output="json_schema")

@@ -49,6 +49,9 @@ from dwa_rater.schemas import Item
 
 #: Request-level refusals in a row that stop a rater that has already had answers.
 MAX_REQUEST_ERRORS_IN_A_ROW = 3
+#: Refusals of any kind (also content filters) before a rater's first answer that stop it:
+#: a provider that refuses everything is not a provider that filtered three items.
+MAX_REFUSALS_BEFORE_AN_ANSWER = 3
 
 
 def cut_reason(spec: RaterSpec) -> str:
@@ -76,7 +79,7 @@ class _FatalEndpointError(Exception):
 
     def __init__(self, rater: str, error: BaseException) -> None:
         cause = root_cause(error)
-        if isinstance(cause, ProviderError) and classify(cause) == "request":
+        if isinstance(cause, ProviderError) and classify(cause) in ("request", "item"):
             message = (
                 f"rater {rater}: the provider refused the request (HTTP {cause.status_code}): "
                 f"{cause.message[:300]}"
@@ -109,6 +112,7 @@ class _RaterState:
 
     answers: int = 0
     request_errors_in_a_row: int = 0
+    refusals: int = 0
 
 
 class RatingEngine:
@@ -355,9 +359,13 @@ class RatingEngine:
                         or state.request_errors_in_a_row >= MAX_REQUEST_ERRORS_IN_A_ROW
                     ):
                         raise _FatalEndpointError(spec.name, error) from error
-                if kind == "item" and len(pending) > 1:
-                    await one_by_one(pending, max(1, rounds - round_number))
-                    return
+                if kind == "item":
+                    state.refusals += 1
+                    if state.answers == 0 and state.refusals >= MAX_REFUSALS_BEFORE_AN_ANSWER:
+                        raise _FatalEndpointError(spec.name, error) from error
+                    if len(pending) > 1:
+                        await one_by_one(pending, max(1, rounds - round_number))
+                        return
                 reason = failure_reason(error, spec)
                 reasons = {u.key: reason for u in pending}
                 break

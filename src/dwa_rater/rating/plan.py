@@ -39,7 +39,7 @@ def format_instructions(mode: StructuredOutput, schema: dict[str, Any]) -> str:
     text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     if mode == "json_object":
         return (
-            "\n\nAnswer in JSON only: one JSON object, no other text, following this JSON "
+            "\n\nAnswer in json only: one JSON object, no other text, following this JSON "
             f"schema:\n{text}\nGive exactly one rating per id listed, using the ids as given.\n"
         )
     if mode == "md_json":
@@ -49,6 +49,11 @@ def format_instructions(mode: StructuredOutput, schema: dict[str, Any]) -> str:
             "Give exactly one rating per id listed, using the ids as given.\n"
         )
     return ""
+
+
+#: Appended to the user message in the modes whose schema travels in the prompt, so that the
+#: word "json" is also in the last message (some providers check that one).
+USER_FORMAT_REMINDER = "\n\nAnswer in json, as the system message describes."
 
 
 @dataclass(frozen=True)

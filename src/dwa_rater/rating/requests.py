@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from dwa_rater.llm.response import RatingBatch, batch_model, extract_json, read_envelope
 from dwa_rater.prompts import PromptOutput, render_user_message
 from dwa_rater.providers import StructuredOutput
-from dwa_rater.rating.plan import RaterPlan, Unit
+from dwa_rater.rating.plan import USER_FORMAT_REMINDER, RaterPlan, Unit
 
 #: Name of the function (tools mode) and of the schema (json_schema mode).
 SCHEMA_NAME = "RatingBatch"
@@ -76,6 +76,8 @@ def request_body(plan: RaterPlan, batch: Sequence[Unit]) -> dict[str, Any]:
     user_message = render_user_message(
         plan.prompt, list(zip(ids, [u.item for u in batch], strict=True))
     )
+    if template.mode in ("json_object", "md_json"):
+        user_message += USER_FORMAT_REMINDER
     body: dict[str, Any] = dict(template.fields)
     body["messages"] = [
         {"role": "system", "content": template.system},

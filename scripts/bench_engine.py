@@ -85,9 +85,34 @@ def bare_sdk_cpu_per_request(base_url: str, n: int) -> float:
     return (time.process_time() - start) / n
 
 
-def bare_instructor_cpu_per_request(base_url: str, n: int) -> float:
-    """openai + instructor with the engine's own response model, nothing else."""
-    import instructor
+def bare_async_cpu_per_request(base_url: str, n: int) -> float:
+    """The async openai client, one request at a time (the engine is async)."""
+    prompt = load_prompt("exposure")
+    item = make_items(1, "bare")[0]
+    messages = [
+        {"role": "system", "content": prompt.system},
+        {"role": "user", "content": render_user_message(prompt, [("1", item)])},
+    ]
+
+    async def run() -> float:
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
+        await client.chat.completions.create(model="m", messages=messages)  # warm-up
+        start = time.process_time()
+        for _ in range(n):
+            await client.chat.completions.create(model="m", messages=messages, temperature=0)
+        elapsed = time.process_time() - start
+        await client.close()
+        return elapsed / n
+
+    return asyncio.run(run())
+
+
+def bare_instructor_cpu_per_request(base_url: str, n: int) -> float | None:
+    """openai + instructor with the engine's response model (None when not installed)."""
+    try:
+        import instructor
+    except ImportError:
+        return None
 
     from dwa_rater.llm.response import batch_model
 
@@ -155,8 +180,11 @@ def main() -> None:
         with fake_server(0.0) as url:
             bare = bare_sdk_cpu_per_request(url, args.requests)
             results["bare_sdk_cpu_ms_per_request"] = bare * 1000
+            bare_async = bare_async_cpu_per_request(url, args.requests)
+            results["bare_async_sdk_cpu_ms_per_request"] = bare_async * 1000
             bare_instructor = bare_instructor_cpu_per_request(url, args.requests)
-            results["bare_sdk_instructor_cpu_ms_per_request"] = bare_instructor * 1000
+            if bare_instructor is not None:
+                results["bare_sdk_instructor_cpu_ms_per_request"] = bare_instructor * 1000
             cpu1, req1 = engine_cpu(url, args.requests, 1, tmp)
             results["engine_k1_cpu_ms_per_request"] = cpu1 / req1 * 1000
             results["engine_k1_cpu_ms_per_item"] = cpu1 / args.requests * 1000
@@ -167,9 +195,13 @@ def main() -> None:
             results["ratio_engine_k1_to_bare_per_request"] = results[
                 "engine_k1_cpu_ms_per_request"
             ] / (bare * 1000)
-            results["ratio_engine_k1_to_bare_instructor_per_request"] = results[
+            results["ratio_engine_k1_to_bare_async_per_request"] = results[
                 "engine_k1_cpu_ms_per_request"
-            ] / (bare_instructor * 1000)
+            ] / (bare_async * 1000)
+            if bare_instructor is not None:
+                results["ratio_engine_k1_to_bare_instructor_per_request"] = results[
+                    "engine_k1_cpu_ms_per_request"
+                ] / (bare_instructor * 1000)
             results["ratio_engine_k20_to_bare_per_item"] = results["engine_k20_cpu_ms_per_item"] / (
                 bare * 1000
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from dwa_rater.errors import EndpointError
-from dwa_rater.llm.transport import AuthHeader, ChatTransport
+from dwa_rater.llm.transport import AuthHeader, ChatTransport, tls_verify
 
 #: Key sent to servers that need none (local ones); real endpoints get the env var's value.
 PLACEHOLDER_KEY = "not-needed"
@@ -73,6 +73,7 @@ def check_endpoint(
                 else {"Authorization": f"Bearer {api_key}"}
             ),
             timeout=timeout_s,
+            verify=tls_verify(base_url),
         )
     except httpx.HTTPError as exc:
         raise EndpointError(f"cannot reach {base_url}: {type(exc).__name__}") from exc

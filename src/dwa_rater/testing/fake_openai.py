@@ -36,14 +36,18 @@ the first stdout line is the base URL.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import signal
 import socket
+import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,6 +73,7 @@ from dwa_rater.testing.fake_answers import (
     tool_name,
     unknown_id,
 )
+from dwa_rater.testing.fake_openai_records import RecordedRequest, RequestLog
 from dwa_rater.testing.loopback import LoopbackHandler, LoopbackServer
 
 __all__ = [
@@ -83,32 +88,6 @@ __all__ = [
     "parse_item_lines",
     "requested_items",
 ]
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One HTTP request the server received and what it answered.
-
-    ``index`` is the arrival order over all requests (0-based); ``started_at`` is wall-clock
-    ``time.time()`` at arrival and ``duration_s`` the seconds until the answer was sent. ``status``
-    is 0 when the connection was dropped on purpose (``reset``, or the server stopping). ``fault``
-    is the request-level fault kind of a chat request (``"ok"`` when none) and ``None`` for other
-    requests; ``item_faults`` maps item ids to the item-level fault they got. Header names are
-    lower-cased and credential headers (``authorization``, ``api-key``, ...) hold ``REDACTED``.
-    """
-
-    index: int
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    status: int
-    fault: str | None
-    item_ids: tuple[str, ...]
-    item_faults: dict[str, str]
-    started_at: float
-    duration_s: float
-    response_text: str | None
 
 
 @dataclass
@@ -131,7 +110,7 @@ class _Handler(LoopbackHandler):
     timeout = 120  # seconds an idle keep-alive connection may hold its thread
 
 
-class FakeOpenAIServer(LoopbackServer):
+class FakeOpenAIServer(RequestLog, LoopbackServer):
     """An OpenAI-compatible server on 127.0.0.1 with scripted faults; a context manager.
 
     ``latency_s`` is slept before every chat answer (benchmarks); ``slow_s`` is the extra sleep of
@@ -187,105 +166,6 @@ class FakeOpenAIServer(LoopbackServer):
         self._faults: tuple[str, ...] = ()
         self.set_faults(faults)
         self.reset_counters()
-
-    # --- configuration and counters -------------------------------------------------------
-
-    def set_faults(self, faults: Sequence[str]) -> None:
-        """Replace the fault script; it applies from the next chat request on."""
-        for kind in faults:
-            check_fault_kind(kind, "faults")
-        with self._lock:
-            self._faults = tuple(faults)
-            self._script_offset = getattr(self, "_chat_count", 0)
-
-    def reset_counters(self) -> None:
-        """Forget recorded requests and counts, and run the fault script again from its start."""
-        with self._lock:
-            self._request_count = 0
-            self._chat_count = 0
-            self._script_offset = 0
-            self._records: list[RecordedRequest] = []
-            self._items_requested: list[list[str]] = []
-            self._texts_requested: list[list[str]] = []
-            self._fault_counts: Counter[str] = Counter()
-            self._item_fault_counts: Counter[str] = Counter()
-            self._prompt_tokens = 0
-            self._completion_tokens = 0
-
-    @property
-    def request_count(self) -> int:
-        """Every HTTP request received, chat or not, answered or refused."""
-        with self._lock:
-            return self._request_count
-
-    @property
-    def chat_request_count(self) -> int:
-        """Authorized, well-formed chat-completion requests: the ones faults are applied to."""
-        with self._lock:
-            return self._chat_count
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Recorded requests in the order their answers were sent (``index`` is arrival order)."""
-        with self._lock:
-            return list(self._records)
-
-    @property
-    def items_requested(self) -> list[list[str]]:
-        """The item ids of each chat request, in arrival order."""
-        with self._lock:
-            return [list(ids) for ids in self._items_requested]
-
-    @property
-    def item_texts_requested(self) -> list[list[str]]:
-        """The item texts (rest of the ``[id] `` line) of each chat request, in arrival order."""
-        with self._lock:
-            return [list(texts) for texts in self._texts_requested]
-
-    @property
-    def fault_counts(self) -> dict[str, int]:
-        """How many chat requests got each request-level fault kind (``ok`` included)."""
-        with self._lock:
-            return dict(self._fault_counts)
-
-    @property
-    def item_fault_counts(self) -> dict[str, int]:
-        """How many items got each item-level fault kind."""
-        with self._lock:
-            return dict(self._item_fault_counts)
-
-    def stats(self) -> dict[str, Any]:
-        """A JSON-ready summary of what the server has served.
-
-        ``process_cpu_s`` is the CPU time of the whole process (``time.process_time()``): the
-        server's own cost when it runs as a subprocess through the command line.
-        """
-        with self._lock:
-            status_counts = Counter(str(record.status) for record in self._records)
-            return {
-                "request_count": self._request_count,
-                "chat_request_count": self._chat_count,
-                "items_requested": sum(len(ids) for ids in self._items_requested),
-                "fault_counts": dict(self._fault_counts),
-                "item_fault_counts": dict(self._item_fault_counts),
-                "status_counts": dict(status_counts),
-                "prompt_tokens": self._prompt_tokens,
-                "completion_tokens": self._completion_tokens,
-                "process_cpu_s": round(time.process_time(), 3),
-            }
-
-    def rating_for(
-        self, text: str, *, temperature: float | None = 0.0, seed: int | None = None
-    ) -> tuple[str, float]:
-        """The (label, score) this server answers for an item text at these sampling settings."""
-        return fake_rating(
-            text,
-            temperature=temperature,
-            seed=seed,
-            salt=self.salt,
-            salt_disagreement=self.salt_disagreement,
-            temperature_flip=self.temperature_flip,
-        )
 
     # --- request handling (runs in the handler threads) ------------------------------------
 
@@ -555,9 +435,85 @@ class FakeOpenAIServer(LoopbackServer):
             self._records.append(record)
 
 
+# --- command line ------------------------------------------------------------------------
+
+
+def _parse_item_fault(text: str) -> tuple[str, str]:
+    substring, sep, kind = text.rpartition("=")
+    if not sep or not substring:
+        raise argparse.ArgumentTypeError(f"expected SUBSTRING=KIND, got {text!r}")
+    return substring, kind
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dwa_rater.testing.fake_openai",
+        description="Serve a fault-injecting fake OpenAI API on 127.0.0.1 until killed.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--model", default="fake-model")
+    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--faults", default="", help="comma-separated script, e.g. 429,500,ok")
+    parser.add_argument(
+        "--item-fault",
+        action="append",
+        type=_parse_item_fault,
+        default=[],
+        metavar="SUBSTRING=KIND",
+        help="fault for items whose text contains SUBSTRING (repeatable)",
+    )
+    parser.add_argument("--retry-after", type=float, default=0.05, help="seconds a 429 asks for")
+    parser.add_argument("--salt", default="")
+    parser.add_argument("--salt-disagreement", type=float, default=0.3)
+    parser.add_argument("--rate-limit-every", type=int, default=None)
+    parser.add_argument("--error-every", type=int, default=None)
+    parser.add_argument("--slow-s", type=float, default=5.0)
+    parser.add_argument("--slow-first-n", type=int, default=0)
+    parser.add_argument("--record-bodies", action="store_true", help="keep request bodies")
+    parser.add_argument("--stats-file", type=Path, default=None, help="JSON stats written at exit")
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop by itself after")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (or ``--max-seconds``); print the base URL on the first line."""
+    args = _build_parser().parse_args(argv)
+    faults = [kind.strip() for kind in args.faults.split(",") if kind.strip()]
+    try:
+        server = FakeOpenAIServer(
+            model=args.model,
+            api_key=args.api_key,
+            faults=faults,
+            item_faults=dict(args.item_fault),
+            latency_s=args.latency,
+            retry_after_s=args.retry_after,
+            salt=args.salt,
+            salt_disagreement=args.salt_disagreement,
+            rate_limit_every=args.rate_limit_every,
+            error_every=args.error_every,
+            slow_s=args.slow_s,
+            slow_first_n=args.slow_first_n,
+            record_bodies=args.record_bodies,
+            port=args.port,
+        )
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    with server:
+        print(server.base_url, flush=True)
+        done.wait(args.max_seconds)
+    if args.stats_file is not None:
+        args.stats_file.write_text(json.dumps(server.stats(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 if __name__ == "__main__":
-    import sys
-
-    from dwa_rater.testing.fake_openai_cli import main
-
     sys.exit(main())

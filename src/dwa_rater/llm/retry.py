@@ -63,6 +63,8 @@ _ITEM_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 
+_HTTP_ERRORS = (ProviderError, TransportError, openai.APIError)
+
 ErrorKind = Literal["transient", "fatal", "request", "item", "other"]
 
 
@@ -221,6 +223,10 @@ def async_retrying(
     return tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(policy.max_attempts),
         wait=wait,
-        retry=tenacity.retry_if_exception(is_transient),
+        # Only the HTTP-level errors themselves: an error raised while handling one (the engine
+        # stopping the run) carries it as its context, and must not be retried.
+        retry=tenacity.retry_if_exception(
+            lambda error: isinstance(error, _HTTP_ERRORS) and is_transient(error)
+        ),
         reraise=True,
     )

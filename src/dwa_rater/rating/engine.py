@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from dwa_rater.rating.plan import CHARS_PER_TOKEN, RaterPlan, Unit, chunk_units,
 from dwa_rater.rating.requests import Answer, read_answer, request_body
 from dwa_rater.rating.sink import Progress, ResultSink
 from dwa_rater.schemas import Item
+
+log = logging.getLogger(__name__)
 
 #: Request-level refusals in a row that stop a rater that has already had answers.
 MAX_REQUEST_ERRORS_IN_A_ROW = 3
@@ -250,6 +253,7 @@ class RatingEngine:
 
         def on_retry(error: BaseException, seconds: float) -> None:
             self.sink.count_retry()
+            log.debug("rater %s: %s; retrying in %.2f s", spec.name, describe(error), seconds)
             if retry_after_seconds(error) is not None:
                 limiter.pause(seconds)  # the whole key waits, not only this request
 
@@ -350,6 +354,13 @@ class RatingEngine:
                 raise
             except Exception as error:
                 kind = classify(error)
+                log.info(
+                    "rater %s: request of %d item(s) failed (%s): %s",
+                    spec.name,
+                    len(pending),
+                    kind,
+                    describe(error),
+                )
                 if kind == "fatal":
                     raise _FatalEndpointError(spec.name, error) from error
                 if kind == "request":

@@ -133,6 +133,11 @@ def split_valid(
         if key not in wanted or counts[key] != 1:
             continue
         try:
+            label = entry.get("label")
+            if isinstance(label, str) and label not in allowed:
+                # " e1 " is E1: models vary in case and spacing
+                canonical = {a.casefold(): a for a in allowed}.get(label.strip().casefold())
+                entry = {**entry, "label": canonical or label}
             rating = model.model_validate({**entry, "id": key})
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -91,5 +91,5 @@ def test_presets_drop_refused_parameters_and_add_required_fields() -> None:
 
 
 def test_a_provider_temperature_ceiling_is_checked() -> None:
-    with pytest.raises(ValueError, match="temperatures up to 1.0"):
+    with pytest.raises(ValueError, match=r"temperatures up to 1\.0"):
         RaterSpec(name="k", provider="moonshot", model="kimi-k2", temperature=1.5)

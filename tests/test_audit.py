@@ -34,13 +34,17 @@ def test_every_attempt_is_logged_and_linked_by_cache_key(tmp_path: Path) -> None
             environ={"K": SECRET},
             retry=RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.1),
         )
+        bodies = [r.body for r in server.requests if r.path.endswith("/chat/completions")]
     log = RunPaths(out).raw_log
     assert log == tmp_path / "out" / "r.raw.jsonl" and SECRET not in log.read_text()
     records = raw_completions_for(log, "d1")
     assert [r["status"] for r in records] == [429, 200, 200]
     assert records[1]["error"] and not records[2]["error"]  # the malformed answer, then a good one
     assert {r["run_id"] for r in records} == {result.run_id}
-    assert len({r["request_sha256"] for r in records}) == 1  # the same request, three times
+    # the 429 is retried as it was; the malformed answer is re-asked showing the model its answer
+    shas = [r["request_sha256"] for r in records]
+    assert shas[0] == shas[1] != shas[2]
+    assert [len(body["messages"]) for body in bodies] == [2, 2, 4]
     rows = read_ratings(out)
     assert records[-1]["cache_keys"] == list(rows.sort_values("item_id")["cache_key"])
     answer = json.loads(records[-1]["response_text"])["choices"][0]["message"]["content"]

@@ -239,11 +239,16 @@ class RatingEngine:
         units: list[Unit],
         endpoint: Endpoint,
         limiter: RateLimiter,
+        feedback: tuple[str, str] | None = None,
     ) -> tuple[Answer, float]:
-        """One request with transient-error retries (tenacity); returns (answer, latency)."""
+        """One request with transient-error retries (tenacity); returns (answer, latency).
+
+        ``feedback`` (the previous answer and what was wrong with it) turns the request into a
+        re-ask that shows the model its mistake.
+        """
         spec = plan.spec
         content = json.dumps(
-            request_body(plan, units), ensure_ascii=False, separators=(",", ":")
+            request_body(plan, units, feedback), ensure_ascii=False, separators=(",", ":")
         ).encode("utf-8")
         body_sha256 = hashlib.sha256(content).hexdigest() if self.raw_log is not None else ""
         estimated = int(len(content) / CHARS_PER_TOKEN) + plan.key_parts.max_tokens
@@ -339,6 +344,7 @@ class RatingEngine:
         rounds = spec.max_reasks + 1 if rounds is None else rounds
         pending = list(batch)
         reasons: dict[str, str] = {}
+        feedback: tuple[str, str] | None = None
 
         async def one_by_one(units: Sequence[Unit], left: int) -> None:
             self.sink.count_reasks(len(units))
@@ -349,7 +355,7 @@ class RatingEngine:
             if round_number > 0:
                 self.sink.count_reasks()
             try:
-                answer, latency = await self._send(plan, pending, endpoint, limiter)
+                answer, latency = await self._send(plan, pending, endpoint, limiter, feedback)
             except (_FatalEndpointError, _RunStopped):
                 raise
             except Exception as error:
@@ -400,6 +406,7 @@ class RatingEngine:
             if answer.parsed is None:
                 problem = f"invalid output after {round_number + 1} attempt(s): {answer.problem}"
                 reasons = {u.key: problem for u in pending}
+                feedback = (answer.text, str(answer.problem))
                 continue
             reasons = self.sink.store_answer(
                 plan, pending, answer.parsed, answer.usage, latency, model_name
@@ -412,4 +419,5 @@ class RatingEngine:
                 await one_by_one(still, remaining)
                 return
             pending = still
+            feedback = (answer.text, "; ".join(sorted(set(reasons.values()))))
         self.sink.record_failures(plan, pending, reasons, model_name)

@@ -65,11 +65,14 @@ def _format_fields(
     return fields
 
 
-def request_body(plan: RaterPlan, batch: Sequence[Unit]) -> dict[str, Any]:
+def request_body(
+    plan: RaterPlan, batch: Sequence[Unit], feedback: tuple[str, str] | None = None
+) -> dict[str, Any]:
     """The full chat-completion request body of one request (live path and Batch API alike).
 
     The rubric is the first message, identical in every request (provider prefix caching);
-    the items come last, with short local ids ``1..k``.
+    the items come last, with short local ids ``1..k``. A re-ask (``feedback``: the previous
+    answer and its problem) adds that answer and a note saying what to fix.
     """
     template = plan.request
     ids = tuple(str(i + 1) for i in range(len(batch)))
@@ -83,6 +86,16 @@ def request_body(plan: RaterPlan, batch: Sequence[Unit]) -> dict[str, Any]:
         {"role": "system", "content": template.system},
         {"role": "user", "content": user_message},
     ]
+    if feedback is not None:
+        previous, problem = feedback
+        body["messages"] += [
+            {"role": "assistant", "content": previous[:4000] or "(no answer)"},
+            {
+                "role": "user",
+                "content": f"That answer could not be used ({problem[:300]}). Answer again for "
+                "every id listed, exactly in the format asked for.",
+            },
+        ]
     seed = plan.request_seed(batch[0].sample)
     if seed is not None:
         body["seed"] = seed
@@ -136,6 +149,7 @@ class Answer:
     cut: bool = False
     filtered: bool = False
     problem: str | None = None
+    text: str = ""
 
     @property
     def prompt_tokens(self) -> int:
@@ -179,6 +193,6 @@ def read_answer(output: PromptOutput, ids: Sequence[str], completion: Mapping[st
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"])) or "answer"
-            return Answer(None, usage, problem=f"{where}: {first['msg']}"[:200])
-        return Answer(None, usage, problem=f"{exc}: {' '.join(text.split())[:120]}")
-    return Answer(parsed, usage)
+            return Answer(None, usage, problem=f"{where}: {first['msg']}"[:200], text=text)
+        return Answer(None, usage, problem=f"{exc}: {' '.join(text.split())[:120]}", text=text)
+    return Answer(parsed, usage, text=text)

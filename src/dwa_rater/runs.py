@@ -357,12 +357,14 @@ def summarise_ratings(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     )
     per_rater = frame.groupby("rater").agg(
         model=("model", "first"),
+        mode=("structured_output", "first"),
         items=("item_id", "nunique"),
         ratings=("status", lambda s: int((s == "ok").sum())),
         failed=("status", lambda s: int((s == "failed").sum())),
         cached=("cached", "sum"),
         prompt_tokens=("prompt_tokens", "sum"),
         completion_tokens=("completion_tokens", "sum"),
+        reasoning_tokens=("reasoning_tokens", "sum"),
         cost_usd=("cost_usd", "sum"),
         mean_score=("score", "mean"),
     )

@@ -172,6 +172,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--quick", action="store_true", help="only part 1 at K=1 (a few seconds of CPU)"
+    )
     args = parser.parse_args()
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as directory:
@@ -188,6 +191,10 @@ def main() -> None:
             cpu1, req1 = engine_cpu(url, args.requests, 1, tmp)
             results["engine_k1_cpu_ms_per_request"] = cpu1 / req1 * 1000
             results["engine_k1_cpu_ms_per_item"] = cpu1 / args.requests * 1000
+            results["ratio_engine_k1_to_bare_per_request"] = cpu1 / req1 / bare
+            if args.quick:
+                report(results, args.json)
+                return
             n20 = args.requests * 10
             cpu20, req20 = engine_cpu(url, n20, 20, tmp)
             results["engine_k20_cpu_ms_per_request"] = cpu20 / req20 * 1000
@@ -244,11 +251,15 @@ def main() -> None:
             results["server_ceiling_requests_per_s_c32"] = ceiling
             results["engine_items_per_s_c32"] = engine_rate
             results["ratio_engine_to_ceiling_c32"] = engine_rate / ceiling
+    report(results, args.json)
+
+
+def report(results: dict[str, float], path: Path | None) -> None:
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value:10.3f}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if path:
+        path.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

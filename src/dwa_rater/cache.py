@@ -89,6 +89,14 @@ class ResponseCache:
     def set(self, key: str, value: dict[str, Any]) -> None:
         self._cache.set(key, value)
 
+    def set_many(self, entries: list[tuple[str, dict[str, Any]]]) -> None:
+        """Store several entries in one transaction (a fraction of the cost of one each)."""
+        if not entries:
+            return
+        with self._cache.transact():
+            for key, value in entries:
+                self._cache.set(key, value)
+
     def __len__(self) -> int:
         return len(self._cache)
 

@@ -274,6 +274,7 @@ def execute_run(
             status = "interrupted"
             raise
         finally:
+            sink.flush()
             journal.sync()
             raw_log.close()
             progress = engine.progress

@@ -380,6 +380,7 @@ def _session(
         status = "interrupted"
         raise
     finally:
+        sink.flush()
         runner.save()
         runner.close()
         journal.sync()

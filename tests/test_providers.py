@@ -193,3 +193,38 @@ def test_cny_prices_are_converted_at_the_users_rate(tmp_path: Path) -> None:
         price_output_per_mtok=2.0,
     )
     assert own.prices() == (1.0, 2.0)
+
+
+def test_raters_file_takes_the_provider_keys(tmp_path: Path) -> None:
+    from dwa_rater.config import load_raters
+
+    path = tmp_path / "raters.toml"
+    path.write_text(
+        """
+[defaults]
+batch_size = 5
+
+[[raters]]
+name = "qwen"
+provider = "dashscope"
+model = "qwen3-8b"
+structured_output = "md_json"
+extra_body = { top_k = 20 }
+cny_per_usd = 7.0
+
+[[raters]]
+name = "o3"
+provider = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "o3-mini"
+reasoning_effort = "low"
+""",
+        encoding="utf-8",
+    )
+    qwen, o3 = load_raters(path)
+    assert qwen.resolved_structured_output == "md_json"
+    assert qwen.request_extra_body() == {"enable_thinking": False, "top_k": 20}
+    assert qwen.resolved_api_key_env == "DASHSCOPE_API_KEY"
+    assert qwen.prices() == pytest.approx((0.5 / 7.0, 2.0 / 7.0))
+    assert o3.is_reasoning and o3.resolved_base_url == "http://127.0.0.1:9/v1"
+    assert o3.resolved_structured_output == "json_schema"

@@ -37,6 +37,9 @@ ONET_DOWNLOAD_HINT = (
 
 README_FILE = "Read Me.txt"
 
+#: The release's task ratings (importance IM, relevance RT, frequency FT per task).
+TASK_RATINGS_FILE = "Task Ratings.txt"
+
 
 @dataclass(frozen=True)
 class _TableSpec:
@@ -169,7 +172,7 @@ def _zip_members(source: Path) -> dict[str, str]:
         path = PurePosixPath(name)
         if name.endswith("/") or "__MACOSX" in path.parts:
             continue
-        if path.name in _TABLE_NAMES or path.name == README_FILE:
+        if path.name in _TABLE_NAMES or path.name in (README_FILE, TASK_RATINGS_FILE):
             by_folder.setdefault(str(path.parent), {})[path.name] = name
     folders = [f for f, files in by_folder.items() if _TABLE_NAMES & files.keys()]
     if not folders:
@@ -364,6 +367,33 @@ def load_onet(source: Path) -> OnetTables:
         task_dwas=task_dwas[["onetsoc_code", "task_id", "dwa_id"]].reset_index(drop=True),
         occupations=occupations[["onetsoc_code", "title", "description"]].reset_index(drop=True),
     )
+
+
+_TASK_RATINGS = _TableSpec(
+    TASK_RATINGS_FILE,
+    {
+        "O*NET-SOC Code": "onetsoc_code",
+        "Task ID": "task_id",
+        "Scale ID": "scale_id",
+        "Category": "category",
+        "Data Value": "data_value",
+    },
+)
+
+
+def load_task_ratings(source: Path) -> pd.DataFrame | None:
+    """The release's ``Task Ratings.txt`` (folder or official zip), or None when it has none.
+
+    Returns onetsoc_code, task_id, scale_id (``IM`` importance 1-5, ``RT`` relevance 0-100,
+    ``FT`` frequency category shares), category (``n/a`` except for FT) and data_value (float),
+    one row per rating as O*NET publishes it. Raises ``DataError`` for a malformed file.
+    """
+    reader = _Source(Path(source))
+    if reader.read(TASK_RATINGS_FILE) is None:
+        return None
+    frame = _read_table(reader, _TASK_RATINGS)
+    frame["data_value"] = pd.to_numeric(frame["data_value"], errors="coerce")
+    return frame
 
 
 def dwa_items(tables: OnetTables) -> list[Item]:

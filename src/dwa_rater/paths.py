@@ -72,3 +72,14 @@ def resolve_home(environ: Mapping[str, str]) -> Path:
     path = Path(value).expanduser() if value else Path.home() / ".cache" / "dwa_rater"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def resolve_data_dest(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """Where ``data fetch`` writes: the option, else ``$DWA_RATER_DATA_DIR``; may not exist yet."""
+    value = option if option is not None else environ.get(DATA_DIR_ENV)
+    if not value:
+        raise ConfigError(
+            f"no destination: pass --dest or set {DATA_DIR_ENV} (the folder the tool reads "
+            "its reference data from)"
+        )
+    return Path(value).expanduser()

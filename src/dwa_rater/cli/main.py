@@ -36,6 +36,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "postings",
     "review",
     "study",
+    "data",
 )
 
 for _group in COMMAND_GROUPS:

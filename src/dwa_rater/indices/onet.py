@@ -25,13 +25,14 @@ USDOL/ETA has not approved, endorsed, or tested these modifications.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from dwa_rater.catalog import load_onet
+from dwa_rater.catalog import load_onet, load_task_ratings
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.scores import dwa_scores, read_score_input
 
@@ -265,15 +266,42 @@ def occupation_index(
     return result
 
 
-def load_task_importance(path: Path) -> pd.DataFrame:
-    """Task importance (IM, 1-5) keyed by (onetsoc_code, task_id), from either table layout.
+#: The O*NET 29.3 summary that stands in for Task Ratings (see docs/data.md).
+TASK_SUMMARY_PATH = Path("supplementary") / "task_ratings_summary_onet29.3.csv"
 
-    Accepts the official O*NET ``Task Ratings.txt`` (tab-separated; rows with Scale ID ``IM``,
-    value in ``Data Value``) or a summary CSV with ``O*NET-SOC Code``, ``Task ID`` and
-    ``importance`` columns (the substitute in ``onet/supplementary/``, see SOURCES.md 1b).
+
+def importance_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    """Task importance from O*NET task ratings: the ``IM`` rows' Data Value (1-5).
+
+    ``ratings`` is :func:`dwa_rater.catalog.load_task_ratings`'s table. Returns onetsoc_code,
+    task_id, importance; ratings without a number are dropped.
+    """
+    rows = ratings[ratings["scale_id"] == "IM"]
+    out = pd.DataFrame(
+        {
+            "onetsoc_code": rows["onetsoc_code"].astype(str).str.strip(),
+            "task_id": rows["task_id"].astype(str).str.strip(),
+            "importance": pd.to_numeric(rows["data_value"], errors="coerce"),
+        }
+    )
+    return out.dropna(subset=["importance"]).reset_index(drop=True)
+
+
+def load_task_importance(path: Path) -> pd.DataFrame:
+    """Task importance (IM, 1-5) keyed by (onetsoc_code, task_id), from any of three layouts.
+
+    Accepts an O*NET text release (a folder or the official zip) holding ``Task Ratings.txt``,
+    the official ``Task Ratings.txt`` itself (tab-separated; rows with Scale ID ``IM``, value in
+    ``Data Value``), or a summary CSV with ``O*NET-SOC Code``, ``Task ID`` and ``importance``
+    columns (the O*NET 29.3 substitute in ``onet/supplementary/``, see docs/data.md).
     """
     if not path.exists():
         raise DataError(f"{path}: task ratings file not found")
+    if path.is_dir() or path.suffix.lower() == ".zip":
+        ratings = load_task_ratings(path)
+        if ratings is None:
+            raise DataError(f"{path}: the O*NET release holds no Task Ratings.txt")
+        return importance_from_ratings(ratings)
     try:
         if path.suffix.lower() == ".txt":
             raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
@@ -302,14 +330,31 @@ def load_task_importance(path: Path) -> pd.DataFrame:
 
 
 def default_importance_path(onet_source: Path) -> Path | None:
-    """``Task Ratings.txt`` in the O*NET folder, else the supplementary summary, else None."""
-    for candidate in (
-        onet_source / "Task Ratings.txt",
-        onet_source / "supplementary" / "task_ratings_summary_onet29.3.csv",
-    ):
-        if candidate.is_file():
-            return candidate
-    return None
+    """Where importance weights come from for an O*NET release (a folder or a zip).
+
+    The release itself when it holds ``Task Ratings.txt`` (the folder or zip is returned, for
+    :func:`load_task_importance`), else the O*NET 29.3 summary in ``supplementary/`` beside the
+    tables (for a zip: beside the zip), else None.
+    """
+    if _release_has_task_ratings(onet_source):
+        return onet_source
+    folder = onet_source if onet_source.is_dir() else onet_source.parent
+    summary = folder / TASK_SUMMARY_PATH
+    return summary if summary.is_file() else None
+
+
+def _release_has_task_ratings(onet_source: Path) -> bool:
+    """True when the release (folder, its one release subfolder, or zip) holds Task Ratings."""
+    if onet_source.is_dir():
+        return (onet_source / "Task Ratings.txt").is_file() or any(
+            (child / "Task Ratings.txt").is_file()
+            for child in onet_source.iterdir()
+            if child.is_dir() and (child / "DWA Reference.txt").is_file()
+        )
+    if not zipfile.is_zipfile(onet_source):
+        return False
+    with zipfile.ZipFile(onet_source) as archive:
+        return any(PurePosixPath(name).name == "Task Ratings.txt" for name in archive.namelist())
 
 
 def occupation_index_from_files(
@@ -329,14 +374,12 @@ def occupation_index_from_files(
     onet = load_onet(onet_source)
     importance = None
     if weights == "importance":
-        path = importance_path or (
-            default_importance_path(onet_source) if onet_source.is_dir() else None
-        )
+        path = importance_path or default_importance_path(onet_source)
         if path is None:
             raise ConfigError(
                 "weights 'importance' need task ratings: pass --importance FILE (found no "
-                "Task Ratings.txt or supplementary/task_ratings_summary_onet29.3.csv "
-                f"under {onet_source})"
+                f"Task Ratings.txt in {onet_source} nor {TASK_SUMMARY_PATH} beside it; "
+                "`dwa-rater data fetch onet` gets the release with Task Ratings)"
             )
         importance = load_task_importance(path)
     return occupation_index(

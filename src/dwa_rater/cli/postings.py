@@ -84,7 +84,9 @@ def validate(
 
 @postings_app.command("adapt-sample")
 def adapt_sample(
-    sample: Annotated[Path, typer.Argument(help="A known sample scrape (see SOURCES.md s. 6).")],
+    sample: Annotated[
+        Path, typer.Argument(help="A known sample scrape (see docs/data.md, job postings).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Postings file to write (CSV/Parquet).")],
 ) -> None:
     """Convert a public sample scrape (51job, Zhaopin) to the postings schema."""

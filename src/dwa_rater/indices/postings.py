@@ -368,7 +368,7 @@ def _lenient(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
 
 
 def adapt_51job_sample(path: Path | str, occupation_category: str = "大数据") -> pd.DataFrame:
-    """The 51job "大数据" sample (see ``SOURCES.md`` section 6) in the postings schema.
+    """The 51job "大数据" sample (see ``docs/data.md``, job postings) in the postings schema.
 
     Best effort: salary parsed by :func:`parse_salary`; unrecognised education or experience
     becomes empty; no applicants or skills; rows without a city or date are dropped (their count
@@ -400,7 +400,7 @@ def adapt_51job_sample(path: Path | str, occupation_category: str = "大数据")
 def adapt_zhilian_sample(
     path: Path | str, occupation_category: str = "数据分析", date: str = "2019-04-15"
 ) -> pd.DataFrame:
-    """The Zhaopin "数据分析" sample (see ``SOURCES.md`` section 6) in the postings schema.
+    """The Zhaopin "数据分析" sample (see ``docs/data.md``, job postings) in the postings schema.
 
     The file has no posting date (it was scraped in April 2019), so every row gets ``date``;
     the city is the part of ``address`` before ``-``; ids come from the posting URLs.

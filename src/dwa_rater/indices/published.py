@@ -11,7 +11,7 @@ land on one code:
   unweighted. An O*NET occupation counts fully toward every ISCO candidate and an ISCO code gets
   the plain mean of its candidates: a rough mapping.
 
-Measures read from ``<data dir>/exposure`` and ``<data dir>/telework`` (see SOURCES.md section 3):
+Measures read from ``<data dir>/exposure`` and ``<data dir>/telework`` (see docs/data.md):
 
 - Felten, Raj & Seamans (2021) AIOE and (2023) LM-AIOE, SOC 2010;
 - Webb (2020) AI exposure score, O*NET-SOC 2010 (third-party copy of the replication files);
@@ -45,7 +45,7 @@ from dwa_rater.indices.onet import ONET_ATTRIBUTION, ONET_MODIFIED
 
 CodeSystem = Literal["onetsoc2019", "onetsoc2010", "soc2018", "soc2010", "isco08"]
 
-#: Lines every written comparison carries (SOURCES.md section 1).
+#: Lines every written comparison carries (docs/data.md, O*NET attribution).
 ATTRIBUTION_LINES: tuple[str, ...] = (ONET_ATTRIBUTION, ONET_MODIFIED)
 
 
@@ -305,7 +305,7 @@ def write_with_attribution(
     """Write ``frame`` as CSV and the attribution lines next to it, as ``<stem>.ATTRIBUTION.txt``.
 
     The CSV stays a plain table (no comment lines to trip readers); the sidecar carries the
-    O*NET CC BY 4.0 notice SOURCES.md asks every derived output to keep. Returns the sidecar.
+    O*NET CC BY 4.0 notice docs/data.md asks every derived output to keep. Returns the sidecar.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")

@@ -103,8 +103,8 @@ def fetch(
 ) -> None:
     """Download sources, check size and SHA-256, convert them to the tables the tool reads.
 
-    ${DWA_RATER_DATA_MIRROR} (an http(s) URL) replaces the scheme and host of every source URL.
-    A file whose size or checksum differs is refused and nothing of that source is kept.
+    DWA_RATER_DATA_MIRROR (an http(s) URL) replaces the scheme and host of every source URL. A
+    file whose size or checksum differs is refused and nothing of that source is kept.
     """
     chosen = source_names() if all_sources else list(names or [])
     if not chosen:

@@ -39,7 +39,10 @@ def occupations(
     importance: Annotated[
         Path | None,
         typer.Option(
-            "--importance", help="Task ratings with importance (for --weights importance)."
+            "--importance",
+            help="Task importance for --weights importance: an O*NET release (folder or zip) "
+            "with Task Ratings.txt, that file, or the 29.3 summary CSV (default: from the "
+            "release, else its supplementary/ summary).",
         ),
     ] = None,
 ) -> None:

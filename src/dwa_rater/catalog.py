@@ -31,8 +31,8 @@ MAX_STATEMENT_CHARS = 2000
 
 #: Where users get the official files, for the "missing table" message.
 ONET_DOWNLOAD_HINT = (
-    "download the 'text' format of the database from the O*NET Resource Center's database "
-    "download page (https://www.onetcenter.org/database.html)"
+    "run `dwa-rater data fetch onet`, or download the 'text' format of the database from the "
+    "O*NET Resource Center's database download page (https://www.onetcenter.org/database.html)"
 )
 
 README_FILE = "Read Me.txt"

@@ -29,11 +29,15 @@ def resolve_data_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
     if not value:
         raise ConfigError(
             f"no data directory: pass --data-dir or set {DATA_DIR_ENV} "
-            "(the folder holding onet/, telework/, exposure/, crosswalks/)"
+            "(the folder holding onet/, telework/, exposure/, crosswalks/; "
+            "`dwa-rater data fetch --all --dest DIR` fills one)"
         )
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"data directory {path} does not exist")
+        raise ConfigError(
+            f"data directory {path} does not exist (`dwa-rater data fetch --all --dest {path}` "
+            "fills it)"
+        )
     return path
 
 

@@ -281,3 +281,26 @@ def test_mirror_credentials_are_not_recorded(tmp_path: Path, mirror: FakeMirror)
     text = (tmp_path / MANIFEST_NAME).read_text()
     assert "s3cret" not in text and "127.0.0.1" not in text
     assert json.loads(text)["sources"]["example"]["files"][0]["via_mirror"] is True
+
+
+def test_a_second_fetch_into_the_same_folder_waits_its_turn(
+    tmp_path: Path, mirror: FakeMirror
+) -> None:
+    import fcntl
+    import os
+
+    serve(mirror, {"a.csv": TABLE_A, "b%20c.tsv": TABLE_B})
+    descriptor = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        with pytest.raises(DataError, match="another `dwa-rater data fetch` is writing"):
+            fetch_all([example_source()], tmp_path, mirror=mirror.mirror_url)
+    finally:
+        os.close(descriptor)
+    assert mirror.requested == []
+    stale = tmp_path / f"{STAGING_PREFIX}killed"
+    stale.mkdir()
+    (stale / "partial.csv").write_bytes(b"A,")
+    fetch_all([example_source()], tmp_path, mirror=mirror.mirror_url)
+    assert not stale.exists()
+    assert (tmp_path / "exposure/example/a.csv").read_bytes() == TABLE_A

@@ -9,10 +9,11 @@ leaves nothing behind, and no download cache is kept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,16 +99,52 @@ def fetch_all(
     created = _make_dirs(dest)
     results: list[FetchResult] = []
     try:
-        for source in sources:
-            results.append(
-                fetch_source(
-                    source, dest, mirror=mirror, force=force, accept_new=accept_new, report=report
+        with _exclusive(dest):
+            _remove_stale_staging(dest)
+            for source in sources:
+                results.append(
+                    fetch_source(
+                        source,
+                        dest,
+                        mirror=mirror,
+                        force=force,
+                        accept_new=accept_new,
+                        report=report,
+                    )
                 )
-            )
     except BaseException:
         _remove_empty(created)
         raise
     return results
+
+
+@contextlib.contextmanager
+def _exclusive(dest: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder itself (no lock file is left behind), so that two
+    fetches into one data folder cannot interleave their moves and records."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no locking
+        yield
+        return
+    descriptor = os.open(dest, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(
+                f"another `dwa-rater data fetch` is writing to {dest}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _remove_stale_staging(dest: Path) -> None:
+    """Staging folders left by a fetch that was killed (the caller holds the folder's lock)."""
+    for leftover in dest.glob(f"{STAGING_PREFIX}*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _make_dirs(path: Path) -> list[Path]:

@@ -86,6 +86,9 @@ def test_bytes_arrive_unchanged_under_their_original_names(
         ("exposure/example/b c.tsv", hashlib.sha256(TABLE_B).hexdigest(), True),
     ]
     assert record["files"][0]["url"] == f"{BASE}/a.csv"  # the canonical URL, not the mirror's
+    attribution = (dest / "ATTRIBUTION.md").read_text()
+    assert "## example: Example tables" in attribution
+    assert "- Licence: MIT\n- Cite: Example (2024)\n" in attribution
     assert not [p for p in dest.iterdir() if p.name.startswith(STAGING_PREFIX)]
 
 

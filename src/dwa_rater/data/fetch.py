@@ -239,6 +239,8 @@ def fetch_source(
             manifest["sources"][source.name] = {
                 "title": source.title,
                 "licence": source.licence,
+                "citation": source.citation,
+                "attribution": source.attribution,
                 "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "tool_version": __version__,
                 "files": file_records,

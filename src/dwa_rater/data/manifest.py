@@ -4,7 +4,8 @@ One entry per source: when it was fetched, by which version of the tool, each pu
 (its canonical URL, never a mirror's, size, SHA-256, whether that was pinned or recorded on
 first download) and each converted table (size, SHA-256). ``verify`` checks the files against
 it; files whose publisher does not fix their bytes are checked against the hash recorded here.
-The file is rewritten atomically (a temporary file, then ``os.replace``).
+The file is rewritten atomically (a temporary file, then ``os.replace``), together with
+``ATTRIBUTION.md``: the licence, citation and required attribution of each source present.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from dwa_rater.errors import DataError
 
 MANIFEST_NAME = "fetched.json"
+ATTRIBUTION_NAME = "ATTRIBUTION.md"
 FORMAT = 1
 
 
@@ -53,13 +55,38 @@ def recorded_files(manifest: dict[str, Any], source: str) -> dict[str, dict[str,
 
 
 def write_manifest(dest: Path, manifest: dict[str, Any]) -> Path:
-    """Write the manifest atomically; returns its path."""
-    path = manifest_path(dest)
-    descriptor, temporary = tempfile.mkstemp(dir=dest, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
+    """Write the manifest atomically, and ``ATTRIBUTION.md`` from it; returns the manifest."""
+    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _write_atomic(dest / ATTRIBUTION_NAME, attribution_text(manifest))
+    return _write_atomic(manifest_path(dest), text)
+
+
+def attribution_text(manifest: dict[str, Any]) -> str:
+    """Licence, citation and required attribution of every source fetched into the folder."""
+    lines = [
+        "# Data in this folder: licences, citations, attribution",
+        "",
+        "Written by `dwa-rater data fetch` from `fetched.json`; see docs/data.md of dwa_rater.",
+    ]
+    for name, entry in sorted(manifest["sources"].items()):
+        lines += ["", f"## {name}: {entry.get('title', '')}", ""]
+        lines.append(f"- Licence: {entry.get('licence', 'not recorded')}")
+        if entry.get("citation"):
+            lines.append(f"- Cite: {entry['citation']}")
+        if entry.get("attribution"):
+            lines.append(f"- Required attribution: {entry['attribution']}")
+        urls = [f.get("url") for f in entry.get("files", []) if isinstance(f, dict)]
+        lines.extend(f"- From: {url}" for url in urls if url)
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, sort_keys=True, ensure_ascii=False)
-            handle.write("\n")
+            handle.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

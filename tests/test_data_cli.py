@@ -168,6 +168,16 @@ def test_list_and_verify(
         monkeypatch, capsys, "verify", "eloundou-2023", "--data-dir", str(tmp_path)
     )
     assert code == 0 and "absent" in out
+    code, out, _ = run_main(
+        monkeypatch, capsys, "verify", "dingel-neiman", "--json", "--data-dir", str(tmp_path)
+    )
+    assert code == 1
+    assert [(r["path"], r["status"]) for r in json.loads(out)] == [
+        ("telework/occupations_workathome.csv", "mismatch"),
+        ("telework/onet_teleworkable_blscodes.csv", "missing"),
+    ]
+    code, _, err = run_main(monkeypatch, capsys, "verify", "--data-dir", str(tmp_path / "nowhere"))
+    assert code == 2 and "does not exist" in err
 
 
 #: Where the shared data folder keeps a publisher's file under another name.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -13,10 +14,10 @@ from rich.table import Table
 
 from dwa_rater.cli.progress import output_console
 from dwa_rater.data.download import MIRROR_ENV
-from dwa_rater.data.fetch import fetch_sources, source_status, verify_sources
+from dwa_rater.data.fetch import FileCheck, fetch_sources, source_status, verify_sources
 from dwa_rater.data.registry import SOURCES, source_names
 from dwa_rater.errors import ConfigError
-from dwa_rater.paths import DATA_DIR_ENV, resolve_data_dest
+from dwa_rater.paths import DATA_DIR_ENV, resolve_data_dest, resolve_data_dir
 
 data_app = typer.Typer(
     help="Reference data: list the sources, fetch and convert them, verify them. "
@@ -138,17 +139,25 @@ def verify(
         Path | None,
         typer.Option("--data-dir", help=f"Data folder to check (default: ${DATA_DIR_ENV})."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one record per file as JSON.")
+    ] = False,
 ) -> None:
     """Check the files present against their pinned or recorded size and SHA-256.
 
-    Exits 1 when a present file differs; missing files are listed, not failures.
+    Exits 1 when a present file differs; missing files are counted, not failures.
     """
-    folder = resolve_data_dest(data_dir, os.environ)
+    folder = resolve_data_dir(data_dir, os.environ)
     checks = verify_sources(folder, names or None)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(check) for check in checks], indent=2))
+        if any(check.status == "mismatch" for check in checks):
+            raise typer.Exit(1)
+        return
     table = Table(title=f"data in {folder}")
     for column in ("source", "status", "ok", "missing", "unrecorded", "differing"):
         table.add_column(column)
-    by_source: dict[str, list] = {}
+    by_source: dict[str, list[FileCheck]] = {}
     for check in checks:
         by_source.setdefault(check.source, []).append(check)
     for name, group in by_source.items():

@@ -264,6 +264,15 @@ def test_a_zip_without_the_tables_is_refused(tmp_path: Path) -> None:
         zipped.writestr("db_30_1_text/Read Me.txt", b"O*NET 30.1 Database")
     with pytest.raises(DataError, match="not an O\\*NET text release"):
         convert_files.onet_text_release({archive.name: archive}, tmp_path)
+    fixture = Path(__file__).resolve().parent / "fixtures" / "onet_mini"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(fixture.iterdir()):
+            data = path.read_bytes()
+            if path.name == "Tasks to DWAs.txt":
+                data = data.replace(b"4.A.1.a.1.I01.D02", b"4.A.9.z.9.I99.D99", 1)
+            zipped.writestr(f"db_30_1_text/{path.name}", data)
+    with pytest.raises(DataError, match=r"DWA ID.*not in"):
+        convert_files.onet_text_release({archive.name: archive}, tmp_path)
     archive.write_bytes(b"not a zip")
     with pytest.raises(DataError, match="cannot open the zip file"):
         convert_files.onet_text_release({archive.name: archive}, tmp_path)

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
+from dwa_rater.catalog import load_onet
 from dwa_rater.data.registry import ONET_TABLE_FILES
 from dwa_rater.errors import DataError
 
@@ -44,7 +45,8 @@ def onet_text_release(files: Mapping[str, Path], dest: Path) -> dict[str, bytes]
 
     The zip holds one folder (``db_30_1_text/``) of tab-separated files; those listed in
     :data:`~dwa_rater.data.registry.ONET_TABLE_FILES` are extracted, the required ones must be
-    there. Returns ``{"onet/<file>": bytes}``.
+    there, and the release must pass :func:`dwa_rater.catalog.load_onet`'s checks (unique IDs,
+    links that resolve). Returns ``{"onet/<file>": bytes}``.
     """
     (zip_name,) = [name for name in files if name.endswith(".zip")] or [""]
     path = original(files, zip_name)
@@ -67,9 +69,11 @@ def onet_text_release(files: Mapping[str, Path], dest: Path) -> dict[str, bytes]
                 raise DataError(
                     f"{path.name}: not an O*NET text release (missing {', '.join(missing)})"
                 )
-            return {f"onet/{name}": archive.read(member) for name, member in members.items()}
+            tables = {f"onet/{name}": archive.read(member) for name, member in members.items()}
     except (zipfile.BadZipFile, OSError) as error:
         raise DataError(f"{path.name}: cannot open the zip file ({error})") from error
+    load_onet(path)
+    return tables
 
 
 def _renamed(source_name: str, target: str) -> Converter:

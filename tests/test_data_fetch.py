@@ -307,3 +307,13 @@ def test_a_second_fetch_into_the_same_folder_waits_its_turn(
     fetch_all([example_source()], tmp_path, mirror=mirror.mirror_url)
     assert not stale.exists()
     assert (tmp_path / "exposure/example/a.csv").read_bytes() == TABLE_A
+
+
+def test_a_loopback_mirror_bypasses_environment_proxies(
+    tmp_path: Path, mirror: FakeMirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("no_proxy", "")
+    serve(mirror, {"a.csv": TABLE_A, "b%20c.tsv": TABLE_B})
+    fetch_source(example_source(), tmp_path, mirror=mirror.mirror_url)
+    assert (tmp_path / "exposure/example/a.csv").read_bytes() == TABLE_A

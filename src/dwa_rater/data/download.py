@@ -134,6 +134,10 @@ def download(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _is_loopback(host: str | None) -> bool:
+    return host in ("localhost", "::1") or bool(host and host.startswith("127."))
+
+
 class _Transient(Exception):
     """A failure worth another attempt."""
 
@@ -150,10 +154,13 @@ def _download_once(
         headers["Authorization"] = "Basic " + base64.b64encode(login.encode()).decode("ascii")
         url = shown
     request = urllib.request.Request(url, headers=headers)
+    # Environment proxies apply, except to a mirror on this machine (a proxy cannot reach it).
+    handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
+    opener = urllib.request.build_opener(*handlers)
     digest = hashlib.sha256()
     written = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with opener.open(request, timeout=timeout_s) as response:
             announced = response.headers.get("Content-Length")
             if (
                 size is not None

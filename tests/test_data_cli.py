@@ -147,6 +147,31 @@ def test_fetch_needs_a_source_and_a_destination(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_dry_run_prints_urls_after_the_mirror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_main(
+        monkeypatch,
+        capsys,
+        "fetch",
+        "crosswalks",
+        "--dry-run",
+        "--dest",
+        str(tmp_path),
+        env={"DWA_RATER_DATA_MIRROR": "https://user:pw@mirror.example.org/m"},
+    )
+    assert code == 0
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert lines[0][:2] == [
+        "onet",
+        "https://mirror.example.org/m/dl_files/database/db_30_1_text.zip",
+    ]
+    assert lines[0][4] == "recorded on first download"
+    assert [line[0] for line in lines] == ["onet", "crosswalks", "crosswalks", "crosswalks"]
+    assert "pw" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_list_and_verify(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from dwa_rater.cli.progress import output_console
-from dwa_rater.data.download import MIRROR_ENV
+from dwa_rater.data.download import MIRROR_ENV, apply_mirror, display_url
 from dwa_rater.data.fetch import FileCheck, fetch_sources, source_status, verify_sources
-from dwa_rater.data.registry import SOURCES, source_names
+from dwa_rater.data.registry import SOURCES, source_names, with_requirements
 from dwa_rater.errors import ConfigError
 from dwa_rater.paths import DATA_DIR_ENV, resolve_data_dest, resolve_data_dir
 
@@ -101,6 +101,12 @@ def fetch(
             help="Record a new checksum for a file the publisher replaced (unpinned files only).",
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the URLs (after the mirror) and target paths; fetch nothing."
+        ),
+    ] = False,
 ) -> None:
     """Download sources, check size and SHA-256, convert them to the tables the tool reads.
 
@@ -112,6 +118,15 @@ def fetch(
         raise ConfigError(f"name a source ({', '.join(source_names())}) or pass --all")
     target = resolve_data_dest(dest, os.environ)
     mirror = os.environ.get(MIRROR_ENV) or None
+    if dry_run:
+        for source in with_requirements(chosen):
+            for remote in source.files:
+                pin = remote.sha256 or "recorded on first download"
+                typer.echo(
+                    f"{source.name}\t{display_url(apply_mirror(remote.url, mirror))}\t"
+                    f"{target / remote.relative_path}\t{_size(remote.size)}\t{pin}"
+                )
+        return
     # Progress lines only on a terminal: piped, a failure prints exactly one line.
     report = (lambda message: typer.echo(message, err=True)) if sys.stderr.isatty() else None
     kwargs = {"report": report} if report is not None else {}

@@ -58,6 +58,8 @@ def list_sources(
                 ],
                 "outputs": list(s.outputs),
                 "requires": list(s.requires),
+                "attribution": s.attribution,
+                "notes": list(s.notes),
                 **({"status": states[s.name]} if s.name in states else {}),
             }
             for s in SOURCES

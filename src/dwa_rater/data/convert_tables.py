@@ -3,8 +3,9 @@
 Each converter takes the publisher's files (``{file name: path}``) and the data directory and
 returns ``{path relative to the data directory: CSV bytes}``. Values are kept as the publisher
 wrote them: columns are renamed to snake_case, banner rows above the header are dropped, codes
-stay strings (ISCO-08 codes zero-padded to 4 characters), numbers are written with Python's
-shortest round-trip representation. CSVs are UTF-8 with ``\\n`` line endings.
+stay strings as written (the ILO task table alone zero-pads its ISCO-08 codes to 4 characters),
+numbers are written with Python's shortest round-trip representation, typed per column as a
+spreadsheet reader types them (:func:`column_text`). CSVs are UTF-8 with ``\\n`` line endings.
 
 Reading ``.xlsx`` needs ``openpyxl`` and ``.xls`` needs ``xlrd`` (the ``data`` extra).
 """

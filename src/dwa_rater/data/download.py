@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dwa_rater import __version__
 from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.provenance import file_sha256
 
 #: Environment variable naming a mirror whose scheme, host (and optional path prefix) replace
 #: those of every source URL.
@@ -78,15 +79,6 @@ def display_url(url: str) -> str:
     return _without_credentials(url)
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 (hex) of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_file(path: Path, size: int | None, sha256: str | None, label: str) -> tuple[int, str]:
     """Check a present file against an expected size and SHA-256 (either may be None).
 
@@ -95,7 +87,7 @@ def check_file(path: Path, size: int | None, sha256: str | None, label: str) -> 
     measured_size = path.stat().st_size
     if size is not None and measured_size != size:
         raise ChecksumError(f"{label}: size {measured_size:,} bytes, expected {size:,}")
-    measured = sha256_of(path)
+    measured = file_sha256(path)
     if sha256 is not None and measured != sha256.lower():
         raise ChecksumError(f"{label}: SHA-256 {measured}, expected {sha256.lower()}")
     return measured_size, measured

@@ -26,11 +26,11 @@ from dwa_rater.data.download import (
     apply_mirror,
     check_file,
     download,
-    sha256_of,
 )
 from dwa_rater.data.manifest import read_manifest, recorded_files, write_manifest
 from dwa_rater.data.registry import SOURCES, RemoteFile, Source, get_source, with_requirements
 from dwa_rater.errors import DataError
+from dwa_rater.provenance import file_sha256
 
 Report = Callable[[str], None]
 STAGING_PREFIX = ".dwa-rater-fetch-"
@@ -326,7 +326,7 @@ def _output_matches(path: Path, record: dict[str, Any] | None) -> bool:
         return False
     if record is None:
         return True
-    return path.stat().st_size == record.get("size") and sha256_of(path) == record.get("sha256")
+    return path.stat().st_size == record.get("size") and file_sha256(path) == record.get("sha256")
 
 
 def _output_digests(
@@ -341,7 +341,7 @@ def _output_digests(
         if relative not in written and record and isinstance(record.get("sha256"), str):
             digests.append((relative, str(record["sha256"])))
         else:
-            digests.append((relative, sha256_of(path)))
+            digests.append((relative, file_sha256(path)))
     return digests
 
 

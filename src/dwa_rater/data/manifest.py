@@ -11,12 +11,11 @@ The file is rewritten atomically (a temporary file, then ``os.replace``), togeth
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from dwa_rater.errors import DataError
+from dwa_rater.provenance import manifest_header, write_text_atomic
 
 MANIFEST_NAME = "fetched.json"
 ATTRIBUTION_NAME = "ATTRIBUTION.md"
@@ -56,9 +55,10 @@ def recorded_files(manifest: dict[str, Any], source: str) -> dict[str, dict[str,
 
 def write_manifest(dest: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest atomically, and ``ATTRIBUTION.md`` from it; returns the manifest."""
-    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomic(dest / ATTRIBUTION_NAME, attribution_text(manifest))
-    return _write_atomic(manifest_path(dest), text)
+    document = {**manifest, **manifest_header("data_fetch", time_key="updated_at")}
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_text_atomic(dest / ATTRIBUTION_NAME, attribution_text(manifest))
+    return write_text_atomic(manifest_path(dest), text)
 
 
 def attribution_text(manifest: dict[str, Any]) -> str:
@@ -78,17 +78,3 @@ def attribution_text(manifest: dict[str, Any]) -> str:
         urls = [f.get("url") for f in entry.get("files", []) if isinstance(f, dict)]
         lines.extend(f"- From: {url}" for url in urls if url)
     return "\n".join(lines) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -2,10 +2,11 @@
 
 The labels (``scripts/posting_line_labels.csv``) name each line by the SHA-256 of its text, not
 by the text: the postings are third-party scrapes that stay out of the repository
-(``SOURCES.md`` s. 6). This script finds the lines again in ``<data dir>/postings_cn/``, writes
-one posting per line (description ``岗位职责：`` + the line, as the issue's held-out check
-does), runs ``dwa-rater postings map POSTINGS --out-dir DIR`` with its defaults (or the options
-given after ``--``), and reports on ``DIR/posting_dwas.parquet``:
+(``docs/data.md``, job postings). This script finds the lines again in
+``<data dir>/postings_cn/``, writes one posting per line (description ``岗位职责：`` + the
+line, as the issue's held-out check does), runs ``dwa-rater postings map POSTINGS --out-dir
+DIR`` with its defaults (or the options given after ``--``), and reports on
+``DIR/posting_dwas.parquet``:
 
 - ``top1``: share of duty lines whose highest-weighted DWA is acceptable;
 - ``weight_precision``: share of the mapped weight (over duty lines) on acceptable DWAs;

@@ -445,8 +445,28 @@ def load_items(path: Path, item_type: str = "custom") -> list[Item]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"items file {path} does not exist")
-    frame = _read_user_table(path)
+    return items_from_frame(_read_user_table(path), item_type, source=str(path))
+
+
+def items_from_frame(
+    frame: pd.DataFrame, item_type: str = "custom", *, source: str = "items"
+) -> list[Item]:
+    """Items from a table with ``id`` (or ``item_id``), ``text`` and optionally ``context``.
+
+    Values are taken as text (numbers print without ``.0``; missing values are empty). The
+    checks of :func:`load_items` apply; ``source`` names the table in error messages. Example::
+
+        >>> frame = pd.DataFrame({"id": ["a", "b"], "text": ["Write reports.", "Lift boxes."]})
+        >>> [item.item_id for item in items_from_frame(frame)]
+        ['a', 'b']
+    """
+    if item_type not in _ITEM_TYPES:
+        raise ConfigError(f"item type {item_type!r} is not one of {', '.join(_ITEM_TYPES)}")
+    frame = frame.copy()
     frame.columns = [str(column).strip() for column in frame.columns]
+    if frame.columns.duplicated().any():
+        raise DataError(f"{source}: duplicate column names")
+    frame = frame.apply(_as_text) if len(frame.columns) else frame
     id_column = "item_id" if "item_id" in frame.columns else "id"
     wanted = {id_column: "item_id", "text": "text"}
     if "context" in frame.columns:
@@ -456,12 +476,12 @@ def load_items(path: Path, item_type: str = "custom") -> list[Item]:
         if "text" not in frame.columns:
             missing.append("text")
         raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"{source}: missing column(s) {', '.join(missing)}; "
             f"found {', '.join(repr(c) for c in frame.columns)}"
         )
-    items = _select_columns(frame, wanted, str(path))
-    _check_statements(items, "item_id", "text", "text", str(path))
-    _check_unique(items, "item_id", "item id", str(path))
+    items = _select_columns(frame, wanted, source)
+    _check_statements(items, "item_id", "text", "text", source)
+    _check_unique(items, "item_id", "item id", source)
     checked_type = cast(ItemType, item_type)  # validated against _ITEM_TYPES above
     contexts = items["context"] if "context" in items.columns else [""] * len(items)
     return [

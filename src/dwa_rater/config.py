@@ -28,7 +28,7 @@ TOML layout::
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -219,18 +219,38 @@ def load_raters(path: Path) -> list[RaterSpec]:
     unknown = set(document) - {"defaults", "raters"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
-    defaults = document.get("defaults", {})
     entries = document.get("raters", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[raters]] entries")
+    return build_raters(entries, document.get("defaults", {}), where=str(path))
+
+
+def build_raters(
+    entries: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    where: str = "raters",
+) -> list[RaterSpec]:
+    """Rater specs from mappings with the raters-file keys (``[[raters]]`` entries).
+
+    ``defaults`` apply to every entry unless it sets the key itself; a rater on the embedded
+    model defaults to one request at a time. Names must be unique. Example::
+
+        >>> [s.name for s in build_raters([{"name": "a"}, {"name": "b", "temperature": 1.0}])]
+        ['a', 'b']
+    """
+    if isinstance(entries, Mapping) or not entries:
+        raise ConfigError(f"{where}: give a list of raters (one mapping each)")
     specs = []
     for index, entry in enumerate(entries, start=1):
-        values = {**defaults, **entry}
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: rater {index} is not a table of settings")
+        values = {**(defaults or {}), **entry}
         if values.get("provider", "embedded") == "embedded" and not values.get("base_url"):
             values.setdefault("concurrency", 1)
-        specs.append(_build_spec(values, f"{path}: rater {index}"))
+        specs.append(_build_spec(values, f"{where}: rater {index}"))
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"{path}: duplicate rater name(s) {', '.join(duplicates)}")
+        raise ConfigError(f"{where}: duplicate rater name(s) {', '.join(duplicates)}")
     return specs

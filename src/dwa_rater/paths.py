@@ -9,6 +9,9 @@ Only the CLI calls these with ``os.environ``; library code receives resolved pat
   ``$DWA_RATER_DATA_DIR/onet``.
 - ``DWA_RATER_HOME``: the tool's state (response cache, embedding cache, Label Studio
   checkpoints); defaults to ``~/.cache/dwa_rater``.
+- ``DWA_RATER_PROMPTS_DIR``: a folder of your own rubrics (``<name>/<version>/``), on top of
+  the ones shipped with the package.
+- ``DWA_RATER_ANNOTATIONS_DIR``: pulled Label Studio exports; defaults to ``./annotations``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dwa_rater.errors import ConfigError
 DATA_DIR_ENV = "DWA_RATER_DATA_DIR"
 ONET_DIR_ENV = "DWA_RATER_ONET_DIR"
 HOME_ENV = "DWA_RATER_HOME"
+PROMPTS_DIR_ENV = "DWA_RATER_PROMPTS_DIR"
+ANNOTATIONS_DIR_ENV = "DWA_RATER_ANNOTATIONS_DIR"
 
 
 def resolve_data_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
@@ -88,3 +93,30 @@ def resolve_data_dest(option: Path | None, environ: Mapping[str, str]) -> Path:
             "its reference data from)"
         )
     return Path(value).expanduser()
+
+
+def resolve_prompts_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """A user's rubrics folder: the option, else ``$DWA_RATER_PROMPTS_DIR``, else the shipped one.
+
+    A user's folder adds rubrics to the shipped ones and overrides a shipped ``<name>/<version>``
+    of the same name (see :mod:`dwa_rater.prompts`).
+    """
+    from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+
+    value = option if option is not None else environ.get(PROMPTS_DIR_ENV)
+    if not value:
+        return DEFAULT_PROMPTS_DIR
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"prompts folder {path} does not exist")
+    return path
+
+
+def resolve_annotations_dir(option: Path | None, environ: Mapping[str, str]) -> Path:
+    """Where pulled Label Studio exports live: the option, else ``$DWA_RATER_ANNOTATIONS_DIR``,
+    else ``annotations/`` in the current folder (a checkout's own folder when run from its root).
+
+    The folder is the user's (dated exports are added to it), so it is never inside the package.
+    """
+    value = option if option is not None else environ.get(ANNOTATIONS_DIR_ENV)
+    return Path(value).expanduser() if value else Path("annotations")

@@ -1,5 +1,9 @@
 """Rubric prompts: load ``prompts/<name>/<version>/``, render strictly, fingerprint with SHA-256.
 
+The rubrics shipped with the package (:func:`dwa_rater.resources.packaged_prompts_dir`, built
+from the repository's ``prompts/``) are always available; a user's prompts folder adds rubrics
+and overrides shipped ones: a ``<name>/<version>`` present in the user's folder wins.
+
 A prompt is a system message (the rubric, identical in every request so that providers' prefix
 caching applies) and a user template into which the items are rendered last. ``sha256`` covers
 the rendered system message and the user template, and is recorded on every rating.
@@ -19,6 +23,7 @@ from typing import Literal
 import jinja2
 
 from dwa_rater.errors import PromptError
+from dwa_rater.resources import packaged_prompts_dir
 from dwa_rater.rubric import RubricScale, parse_scale
 from dwa_rater.schemas import Item
 
@@ -35,8 +40,8 @@ class PromptOutput:
     labels: tuple[str, ...] = ()
 
 
-#: The repository's own prompts folder (an installed checkout); another can be passed in.
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+#: The rubrics shipped with the package (package data); a user's folder can be passed in.
+DEFAULT_PROMPTS_DIR = packaged_prompts_dir()
 
 _VERSION = re.compile(r"^v(\d+)$")
 _ENVIRONMENT = jinja2.Environment(
@@ -89,22 +94,46 @@ def parse_rubric_spec(spec: str) -> tuple[str, str | None]:
     return spec.strip(), None
 
 
-def list_prompts(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[tuple[str, str]]:
-    """Every (name, version) pair available, sorted by name then version number."""
+def _versions_in(prompts_dir: Path) -> dict[tuple[str, str], Path]:
     if not prompts_dir.is_dir():
         raise PromptError(f"prompts folder {prompts_dir} does not exist")
-    found = []
+    found = {}
     for manifest in prompts_dir.glob("*/*/manifest.toml"):
-        match = _VERSION.match(manifest.parent.name)
-        if match:
-            found.append((manifest.parent.parent.name, int(match.group(1)), manifest.parent.name))
-    return [(name, version) for name, _, version in sorted(found)]
+        if _VERSION.match(manifest.parent.name):
+            found[(manifest.parent.parent.name, manifest.parent.name)] = manifest.parent
+    return found
+
+
+def prompt_folders(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> dict[tuple[str, str], Path]:
+    """(name, version) -> folder: the shipped rubrics, overridden and extended by ``prompts_dir``."""
+    folders = _versions_in(DEFAULT_PROMPTS_DIR) if DEFAULT_PROMPTS_DIR.is_dir() else {}
+    if prompts_dir != DEFAULT_PROMPTS_DIR:
+        folders.update(_versions_in(prompts_dir))
+    return folders
+
+
+def list_prompts(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[tuple[str, str]]:
+    """Every (name, version) pair available, sorted by name then version number.
+
+    ``prompts_dir`` is a user's folder: its rubrics come on top of the shipped ones.
+    """
+    found = prompt_folders(prompts_dir)
+    ordered = sorted(found, key=lambda pair: (pair[0], int(pair[1][1:])))
+    return ordered
 
 
 def load_prompt(
     name: str, version: str | None = None, prompts_dir: Path = DEFAULT_PROMPTS_DIR
 ) -> Prompt:
-    """Load a rubric; ``version=None`` takes the highest ``vN`` of that name."""
+    """Load a rubric; ``version=None`` takes the highest ``vN`` of that name.
+
+    ``prompts_dir``: a user's folder of ``<name>/<version>/`` rubrics, searched before the
+    shipped ones. Example::
+
+        >>> load_prompt("exposure", "v1").output
+        'exposure'
+    """
+    folders = prompt_folders(prompts_dir)
     available = list_prompts(prompts_dir)
     versions = [v for n, v in available if n == name]
     if not versions:
@@ -116,7 +145,7 @@ def load_prompt(
         raise PromptError(
             f"unknown version {version!r} of rubric {name!r} (available: {', '.join(versions)})"
         )
-    folder = prompts_dir / name / version
+    folder = folders[(name, version)]
     try:
         manifest = tomllib.loads((folder / "manifest.toml").read_text(encoding="utf-8"))
         system_source = (folder / "system.md").read_text(encoding="utf-8")

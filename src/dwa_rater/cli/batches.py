@@ -16,8 +16,7 @@ from dwa_rater.batch_api import (
     cancel_batches,
     resume_batches,
 )
-from dwa_rater.paths import resolve_home
-from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+from dwa_rater.paths import resolve_home, resolve_prompts_dir
 
 from .progress import RunDisplay, output_console
 
@@ -30,7 +29,13 @@ app = typer.Typer(
 OutOption = Annotated[
     Path, typer.Option(help="the ratings output the batches write to (as given to `rate --out`)")
 ]
-PromptsOption = Annotated[Path, typer.Option(help="folder of versioned rubrics")]
+PromptsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="your folder of versioned rubrics, on top of the shipped ones; "
+        "env DWA_RATER_PROMPTS_DIR"
+    ),
+]
 WaitOption = Annotated[
     bool, typer.Option(help="wait until the batches finish (else check once and return)")
 ]
@@ -98,7 +103,7 @@ def status(out: OutOption = Path("out/ratings.csv")) -> None:
 @app.command("resume")
 def resume(
     out: OutOption = Path("out/ratings.csv"),
-    prompts_dir: PromptsOption = DEFAULT_PROMPTS_DIR,
+    prompts_dir: PromptsOption = None,
     poll_interval: Annotated[
         float | None, typer.Option(min=0.01, help="seconds between status checks")
     ] = None,
@@ -111,7 +116,7 @@ def resume(
             out,
             cache_dir=resolve_home(os.environ) / "responses",
             environ=os.environ,
-            prompts_dir=prompts_dir,
+            prompts_dir=resolve_prompts_dir(prompts_dir, os.environ),
             poll_interval_s=poll_interval,
             wait=wait,
             on_progress=display.update,
@@ -124,7 +129,7 @@ def resume(
 @app.command("cancel")
 def cancel(
     out: OutOption = Path("out/ratings.csv"),
-    prompts_dir: PromptsOption = DEFAULT_PROMPTS_DIR,
+    prompts_dir: PromptsOption = None,
     wait: WaitOption = True,
 ) -> None:
     """Cancel the running batches; keep what they completed; submit nothing new."""
@@ -132,7 +137,7 @@ def cancel(
         out,
         cache_dir=resolve_home(os.environ) / "responses",
         environ=os.environ,
-        prompts_dir=prompts_dir,
+        prompts_dir=resolve_prompts_dir(prompts_dir, os.environ),
         wait=wait,
     )
     console = output_console()

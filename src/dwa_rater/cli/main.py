@@ -8,10 +8,15 @@ from __future__ import annotations
 import importlib
 import signal
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from dwa_rater import __version__
 from dwa_rater.errors import DwaRaterError
+
+from .logs import configure_logging
 
 app = typer.Typer(
     name="dwa-rater",
@@ -38,6 +43,37 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "study",
     "data",
 )
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dwa-rater {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="More log output on stderr (-v info, -vv debug)."
+        ),
+    ] = 0,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Append a detailed, timestamped log to this file."),
+    ] = None,
+) -> None:
+    """Rate work activities for LLM exposure, review contested ones, build indices."""
+    configure_logging(verbose, log_file)
+
 
 for _group in COMMAND_GROUPS:
     importlib.import_module(f"dwa_rater.cli.{_group}").register(app)

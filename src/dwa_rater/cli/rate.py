@@ -15,8 +15,7 @@ from dwa_rater import catalog
 from dwa_rater.batch_api import BatchSettings, run_batch_api
 from dwa_rater.config import RaterSpec, default_rater, load_raters
 from dwa_rater.errors import ConfigError
-from dwa_rater.paths import resolve_home, resolve_onet_source
-from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+from dwa_rater.paths import resolve_home, resolve_onet_source, resolve_prompts_dir
 from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.schemas import Item
 
@@ -185,8 +184,12 @@ def rate(
         "out/ratings.csv"
     ),
     prompts_dir: Annotated[
-        Path, typer.Option(help="folder of versioned rubrics")
-    ] = DEFAULT_PROMPTS_DIR,
+        Path | None,
+        typer.Option(
+            help="your folder of versioned rubrics, on top of the shipped ones; "
+            "env DWA_RATER_PROMPTS_DIR"
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="count requests, tokens and cost; send nothing")
     ] = False,
@@ -239,6 +242,7 @@ def rate(
         },
     )
     cache_dir = resolve_home(os.environ) / "responses"
+    rubrics = resolve_prompts_dir(prompts_dir, os.environ)
     console = output_console()
     if batch_api:
         settings = BatchSettings(
@@ -251,7 +255,7 @@ def rate(
                 out=out,
                 cache_dir=cache_dir,
                 environ=os.environ,
-                prompts_dir=prompts_dir,
+                prompts_dir=rubrics,
                 settings=settings,
                 wait=wait,
                 dry_run=dry_run,
@@ -271,7 +275,7 @@ def rate(
             out=out,
             cache_dir=cache_dir,
             environ=os.environ,
-            prompts_dir=prompts_dir,
+            prompts_dir=rubrics,
             dry_run=dry_run,
             on_progress=display.update,
         )

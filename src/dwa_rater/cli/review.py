@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dwa_rater.errors import ConfigError
-from dwa_rater.paths import resolve_home, resolve_onet_source
+from dwa_rater.paths import resolve_annotations_dir, resolve_home, resolve_onet_source
 from dwa_rater.review.labeling import ReviewMode
 from dwa_rater.review.live_agreement import FLAG_MARGIN, MIN_ITEMS
 from dwa_rater.review.pseudonyms import PSEUDONYM_KEY_ENV, key_from_environment
@@ -63,7 +63,10 @@ OnetOption = Annotated[
 ]
 AnnotationsDirOption = Annotated[
     Path | None,
-    typer.Option("--annotations-dir", help="Folder of raw exports [default: annotations/]."),
+    typer.Option(
+        "--annotations-dir",
+        help="Folder of raw exports [default: $DWA_RATER_ANNOTATIONS_DIR or ./annotations].",
+    ),
 ]
 
 
@@ -222,7 +225,7 @@ def pull(
     """Fetch new, updated and deleted annotations; write a dated export and the ratings."""
     key = key_from_environment(os.environ)  # before anything else: pull needs the key
     studio = _studio()
-    folder = annotations_dir or studio.DEFAULT_ANNOTATIONS_DIR
+    folder = resolve_annotations_dir(annotations_dir, os.environ)
     target = out or folder / studio.project_slug(project) / "ratings.csv"
     report = studio.pull_annotations(
         _connection(studio),

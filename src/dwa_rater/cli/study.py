@@ -8,15 +8,16 @@ from typing import Annotated
 
 import typer
 
-from dwa_rater.paths import resolve_data_dir, resolve_home, resolve_onet_source
+from dwa_rater.paths import (
+    resolve_annotations_dir,
+    resolve_data_dir,
+    resolve_home,
+    resolve_onet_source,
+)
 from dwa_rater.study.config import load_study_config
 from dwa_rater.study.pipeline import StudyInputs, run_study
 
 from .progress import RunDisplay
-
-#: Where pulled human annotations live in a checkout of this repository.
-DEFAULT_ANNOTATIONS = Path(__file__).resolve().parents[3] / "annotations"
-
 
 def study(
     config: Annotated[
@@ -36,8 +37,11 @@ def study(
         Path | None, typer.Option(help="O*NET release; env DWA_RATER_ONET_DIR")
     ] = None,
     annotations_dir: Annotated[
-        Path, typer.Option(help="pulled Label Studio exports")
-    ] = DEFAULT_ANNOTATIONS,
+        Path | None,
+        typer.Option(
+            help="pulled Label Studio exports [default: $DWA_RATER_ANNOTATIONS_DIR or ./annotations]"
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,
 ) -> None:
     """Rate, measure agreement, select for review, calibrate, build every index, write a report."""
@@ -56,7 +60,7 @@ def study(
     inputs = StudyInputs(
         data_dir=data,
         onet_source=resolve_onet_source(onet_dir, environ),
-        annotations_dir=annotations_dir,
+        annotations_dir=resolve_annotations_dir(annotations_dir, os.environ),
         home=resolve_home(os.environ),
     )
     with RunDisplay(enabled=progress) as display:

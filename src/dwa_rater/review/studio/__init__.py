@@ -22,7 +22,6 @@ from dwa_rater.review.studio.connection import StudioConnection, connect
 from dwa_rater.review.studio.exports import CHECKPOINT_MARGIN, EXPORT_CHUNK
 from dwa_rater.review.studio.projects import ReviewProject, ensure_project, open_project
 from dwa_rater.review.studio.pull import (
-    DEFAULT_ANNOTATIONS_DIR,
     PullReport,
     project_slug,
     pull_annotations,
@@ -46,7 +45,6 @@ from dwa_rater.review.studio.status import (
 
 __all__ = [
     "CHECKPOINT_MARGIN",
-    "DEFAULT_ANNOTATIONS_DIR",
     "EXPORT_CHUNK",
     "IMPORT_CHUNK",
     "AnnotatorAccount",

@@ -46,11 +46,6 @@ from dwa_rater.review.studio.exports import (
 from dwa_rater.review.studio.projects import ReviewProject, open_project
 from dwa_rater.store import write_ratings
 
-#: Where ``review pull`` writes raw exports by default: the repository's ``annotations/``
-#: (this file is src/dwa_rater/review/studio/pull.py).
-DEFAULT_ANNOTATIONS_DIR = Path(__file__).resolve().parents[4] / "annotations"
-
-
 @dataclass(frozen=True)
 class PullReport:
     project: ReviewProject

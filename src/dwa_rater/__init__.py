@@ -56,7 +56,31 @@ _LAZY: dict[str, str] = {
     "PromptError": "dwa_rater.errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DwaRaterError",
+    "EndpointError",
+    "PromptError",
+    "__version__",
+    "agree",
+    "ai_development_index",
+    "ai_talent_demand",
+    "arate",
+    "build_labour_market_indices",
+    "calibrate",
+    "city_exposure_index",
+    "compare_with_published",
+    "dwa_items",
+    "dwa_scores",
+    "load_onet",
+    "occupation_index",
+    "occupation_index_by_year",
+    "rate",
+    "remote_work_index",
+    "score_postings",
+    "task_items",
+]
 
 if TYPE_CHECKING:
     from dwa_rater.api.analysis import agree, calibrate

@@ -105,7 +105,7 @@ def _versions_in(prompts_dir: Path) -> dict[tuple[str, str], Path]:
 
 
 def prompt_folders(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> dict[tuple[str, str], Path]:
-    """(name, version) -> folder: the shipped rubrics, overridden and extended by ``prompts_dir``."""
+    """(name, version) -> folder: shipped rubrics, extended and overridden by ``prompts_dir``."""
     folders = _versions_in(DEFAULT_PROMPTS_DIR) if DEFAULT_PROMPTS_DIR.is_dir() else {}
     if prompts_dir != DEFAULT_PROMPTS_DIR:
         folders.update(_versions_in(prompts_dir))

@@ -61,7 +61,7 @@ def packaged_prompts_dir() -> Path:
 
 
 def annotation_text(name: str) -> str:
-    """The text of a shipped annotation file, e.g. ``guidelines.md``; see :data:`ANNOTATION_FILES`."""
+    """The text of a shipped annotation file, e.g. ``guidelines.md`` (:data:`ANNOTATION_FILES`)."""
     if name not in ANNOTATION_FILES:
         raise ConfigError(
             f"unknown annotation file {name!r} (shipped: {', '.join(ANNOTATION_FILES)})"

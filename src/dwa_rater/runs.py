@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import platform
 import secrets
 import time
@@ -45,6 +46,8 @@ from dwa_rater.rating import (
 )
 from dwa_rater.schemas import Item
 from dwa_rater.store import RatingsJournal, read_ratings, write_ratings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,14 @@ def execute_run(
             }
         manifest["raw_log"] = str(paths.raw_log)
         write_manifest(manifest_path, manifest)
+        logger.info(
+            "run %s: %d item(s), rater(s) %s, %d rating(s) already in %s",
+            run_id,
+            len(items),
+            ", ".join(p.spec.name for p in plans),
+            len(done),
+            paths.journal,
+        )
         journal = RatingsJournal(paths.journal)
         sink = ResultSink(cache=cache, journal=journal, run_id=run_id, on_progress=on_progress)
         raw_log = RawLog(paths.raw_log, run_id)
@@ -281,6 +292,16 @@ def execute_run(
             wall = time.monotonic() - began
             finish_manifest(manifest, progress, status, wall)
             write_manifest(manifest_path, manifest)
+            logger.info(
+                "run %s %s in %.1f s: %d rated, %d cached, %d failed, %d request(s)",
+                run_id,
+                status,
+                wall,
+                progress.done,
+                progress.cached,
+                progress.failed,
+                progress.requests,
+            )
             if out != paths.journal and paths.journal.exists():
                 write_ratings(read_ratings(paths.journal), out)
         return RunResult(run_id, out, manifest_path, progress, wall)

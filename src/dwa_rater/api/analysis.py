@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ from dwa_rater.errors import ConfigError
 from dwa_rater.store import read_many_ratings
 
 #: A ratings table, a ratings file, or several of either (concatenated).
-RatingsInput = (
+RatingsInput: TypeAlias = (
     pd.DataFrame | str | os.PathLike[str] | Sequence[pd.DataFrame | str | os.PathLike[str]]
 )
 

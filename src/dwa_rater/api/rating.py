@@ -29,7 +29,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -42,9 +42,11 @@ from dwa_rater.schemas import Item
 logger = logging.getLogger(__name__)
 
 #: What ``items`` may be: a table (id, text[, context][, item_type]), statements, or items.
-ItemsInput = pd.DataFrame | Sequence[str] | Sequence[Item]
+ItemsInput: TypeAlias = pd.DataFrame | Sequence[str] | Sequence[Item]
 #: What ``raters`` may be: rater settings (the raters-file keys), a raters TOML, or None.
-RatersInput = Sequence[Mapping[str, Any]] | Sequence[RaterSpec] | str | os.PathLike[str] | None
+RatersInput: TypeAlias = (
+    Sequence[Mapping[str, Any]] | Sequence[RaterSpec] | str | os.PathLike[str] | None
+)
 
 ITEM_COLUMNS = ("id", "text", "context", "item_type")
 ITEM_TYPES = ("dwa", "task", "custom")
@@ -105,9 +107,7 @@ def as_items(items: ItemsInput) -> list[Item]:
             raise ConfigError(
                 f"items table: unknown item_type {unknown[0]!r} (use {', '.join(ITEM_TYPES)})"
             )
-        return [
-            i.model_copy(update={"item_type": t}) for i, t in zip(parsed, values, strict=True)
-        ]
+        return [i.model_copy(update={"item_type": t}) for i, t in zip(parsed, values, strict=True)]
     if isinstance(items, str):
         raise ConfigError("items: give a list of statements or a table, not one string")
     listed = list(items)
@@ -184,9 +184,7 @@ def _run(
 
     with tempfile.TemporaryDirectory(prefix="dwa_rater-") as scratch:
         target = out if out is not None else Path(scratch) / "ratings.csv"
-        logger.info(
-            "rating %d item(s) with %d rater(s) into %s", len(items), len(specs), target
-        )
+        logger.info("rating %d item(s) with %d rater(s) into %s", len(items), len(specs), target)
         result = execute_run(
             items,
             specs,

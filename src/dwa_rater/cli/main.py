@@ -45,7 +45,6 @@ COMMAND_GROUPS: tuple[str, ...] = (
 )
 
 
-
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"dwa-rater {__version__}")

@@ -19,6 +19,7 @@ from dwa_rater.study.pipeline import StudyInputs, run_study
 
 from .progress import RunDisplay
 
+
 def study(
     config: Annotated[
         Path | None, typer.Option(help="study settings (TOML); defaults if absent")
@@ -39,7 +40,8 @@ def study(
     annotations_dir: Annotated[
         Path | None,
         typer.Option(
-            help="pulled Label Studio exports [default: $DWA_RATER_ANNOTATIONS_DIR or ./annotations]"
+            help="pulled Label Studio exports "
+            "[default: $DWA_RATER_ANNOTATIONS_DIR or ./annotations]"
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,

@@ -46,6 +46,7 @@ from dwa_rater.review.studio.exports import (
 from dwa_rater.review.studio.projects import ReviewProject, open_project
 from dwa_rater.store import write_ratings
 
+
 @dataclass(frozen=True)
 class PullReport:
     project: ReviewProject

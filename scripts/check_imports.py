@@ -36,7 +36,6 @@ NOT_IMPORTED: dict[str, str] = {
     "pingouin": "reference implementation in tests",
     "crowd-kit": "reference implementation in tests",
     "playwright": "report rendering check in tests",
-    "build": "builds the wheel in scripts/check_wheel.sh",
     "dask": "the dask scheduler/worker commands; the engine imports distributed",
     "tenacity": "the transport retry loop (issue 17; imported once the engine uses it)",
 }

@@ -32,10 +32,16 @@ offline_install() {
 
 echo "== building the wheel"
 offline_install "setuptools>=77" wheel
-# No build isolation: the build requirements just came from the wheelhouse into the clean venv.
-(cd "$REPO" && "$VPY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" . \
+# Build from a copy of the working tree (symbolic links kept), so that no build/ or egg-info
+# lands in the checkout; without build isolation, as the build requirements just came from the
+# wheelhouse into the clean venv.
+mkdir -p "$WORK/tree/annotations"
+(cd "$REPO" && cp -R src prompts pyproject.toml README.md MANIFEST.in constraints.txt "$WORK/tree/" \
+  && cp annotations/labeling_config.xml annotations/guidelines.md annotations/README.md \
+    "$WORK/tree/annotations/")
+find "$WORK/tree" -name __pycache__ -prune -exec rm -rf {} +
+(cd "$WORK/tree" && "$VPY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" . \
   >"$WORK/build.log" 2>&1) || { cat "$WORK/build.log"; exit 1; }
-rm -rf "$REPO/build"
 WHEEL=$(ls "$WORK"/dist/dwa_rater-*.whl)
 echo "   $(basename "$WHEEL")"
 "$VPY" - "$WHEEL" <<'PY'

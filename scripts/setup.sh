@@ -56,7 +56,10 @@ if [ "$(cat .venv/.llama-build-key 2>/dev/null)" != "$LLAMA_KEY" ]; then
 fi
 
 echo "== installing dwa_rater with extras local, embed, review, distributed, data, dev"
-.venv/bin/python -m pip install -q "$LLAMA_WHEEL[server]" -e ".[local,embed,review,distributed,data,dev]"
+# constraints.txt is the application's lock (the versions the tests ran with); pyproject.toml
+# keeps ranges for people installing the library into their own environment.
+.venv/bin/python -m pip install -q -c constraints.txt "$LLAMA_WHEEL[server]" \
+  -e ".[local,embed,review,distributed,data,dev]"
 .venv/bin/python -m pip check
 
 echo "== checking that the embedded model answers on this CPU"

@@ -241,3 +241,15 @@ def test_cli_version_verbose_and_log_file(tmp_path: Path) -> None:
     quiet = cli("rate", "--items", str(items), "--base-url", "http://127.0.0.1:9/v1",
                 "--model", "m", "--out", str(tmp_path / "q.csv"), "--no-progress")  # fmt: skip
     assert quiet.returncode == 2 and "INFO" not in quiet.stderr
+
+
+def test_git_sha_is_the_packages_own_checkout(tmp_path: Path) -> None:
+    from dwa_rater.provenance import git_sha
+
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert git_sha() == head.stdout.strip()
+    assert git_sha(tmp_path) is None  # not a checkout

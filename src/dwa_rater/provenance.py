@@ -46,11 +46,15 @@ def file_sha256(path: Path | str) -> str:
 
 @cache
 def git_sha(directory: Path | None = None) -> str | None:
-    """The checkout's HEAD commit, or None outside a git checkout (an installed wheel)."""
+    """The checkout's HEAD commit, or None outside a git checkout (an installed wheel).
+
+    Without ``directory``, the package's own checkout: a wheel installed into a virtualenv that
+    lives inside some other git repository gets None, not that repository's commit.
+    """
     where = directory or Path(__file__).resolve().parent
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
             cwd=where,
             capture_output=True,
             text=True,
@@ -58,7 +62,10 @@ def git_sha(directory: Path | None = None) -> str | None:
             check=False,
         )
         if result.returncode == 0:
-            return result.stdout.strip()
+            toplevel, sha = result.stdout.splitlines()[:2]
+            if directory is None and (Path(toplevel) / "src" / "dwa_rater").resolve() != where:
+                return None
+            return sha
     return None
 
 

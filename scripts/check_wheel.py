@@ -39,6 +39,9 @@ def main() -> None:
     prompts = packaged_prompts_dir().resolve()
     check(prompts.is_relative_to(site), f"rubrics read from {prompts}, not the install")
     check((prompts / "exposure" / "v1" / "system.md").is_file(), "exposure@v1 not installed")
+    from dwa_rater.resources import annotation_text
+
+    check("E1" in annotation_text("guidelines.md"), "annotators' guidelines not installed")
 
     exe = str(site / "bin" / "dwa-rater")
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)

@@ -199,3 +199,22 @@ def test_example_notebook_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "second run: 15 of 15 ratings from the cache" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "dwa_rater.api.rating",
+        "dwa_rater.api.analysis",
+        "dwa_rater.resources",
+        "dwa_rater.prompts",
+        "dwa_rater.config",
+        "dwa_rater.catalog",
+    ],
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -117,9 +117,7 @@ def list_prompts(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[tuple[str, str
 
     ``prompts_dir`` is a user's folder: its rubrics come on top of the shipped ones.
     """
-    found = prompt_folders(prompts_dir)
-    ordered = sorted(found, key=lambda pair: (pair[0], int(pair[1][1:])))
-    return ordered
+    return sorted(prompt_folders(prompts_dir), key=lambda pair: (pair[0], int(pair[1][1:])))
 
 
 def load_prompt(
@@ -130,7 +128,7 @@ def load_prompt(
     ``prompts_dir``: a user's folder of ``<name>/<version>/`` rubrics, searched before the
     shipped ones. Example::
 
-        >>> load_prompt("exposure", "v1").output
+        >>> load_prompt("exposure", "v1").output.kind
         'exposure'
     """
     folders = prompt_folders(prompts_dir)

@@ -253,3 +253,33 @@ def test_git_sha_is_the_packages_own_checkout(tmp_path: Path) -> None:
         pytest.skip("not a git checkout")
     assert git_sha() == head.stdout.strip()
     assert git_sha(tmp_path) is None  # not a checkout
+
+
+def test_cli_takes_a_user_prompts_folder(tmp_path: Path) -> None:
+    shipped = DEFAULT_PROMPTS_DIR / "exposure" / "v1"
+    _copy_rubric(shipped, tmp_path / "prompts" / "demo" / "v1")
+    manifest = tmp_path / "prompts" / "demo" / "v1" / "manifest.toml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace('name = "exposure"', 'name = "demo"'),
+        encoding="utf-8",
+    )
+    items = tmp_path / "items.csv"
+    items.write_text("id,text\na,Write reports.\n", encoding="utf-8")
+    base = {**os.environ, "PYTHONPATH": str(REPO / "src"), "DWA_RATER_HOME": str(tmp_path)}
+    args = [sys.executable, "-m", "dwa_rater", "rate", "--items", str(items), "--rubric", "demo",
+            "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--dry-run",
+            "--out", str(tmp_path / "r.csv")]  # fmt: skip
+    env = {**base, "DWA_RATER_PROMPTS_DIR": str(tmp_path / "prompts")}
+    done = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "dry run" in done.stdout
+    without = subprocess.run(args, capture_output=True, text=True, env=base)
+    assert without.returncode == 2 and "unknown rubric 'demo'" in without.stderr
+    missing = subprocess.run(
+        [*args, "--prompts-dir", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        env=base,
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"error: prompts folder {tmp_path / 'nowhere'} does not exist"

@@ -283,3 +283,20 @@ def test_cli_takes_a_user_prompts_folder(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: prompts folder {tmp_path / 'nowhere'} does not exist"
+
+
+def test_cli_hands_out_the_annotators_files(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    shown = subprocess.run(
+        [sys.executable, "-m", "dwa_rater", "review", "guidelines"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert shown.returncode == 0
+    assert shown.stdout == (REPO / "annotations" / "guidelines.md").read_text(encoding="utf-8")
+    written = subprocess.run(
+        [sys.executable, "-m", "dwa_rater", "review", "guidelines", "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    for name in resources.ANNOTATION_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (REPO / "annotations" / name).read_bytes()

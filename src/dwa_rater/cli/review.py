@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dwa_rater import resources
 from dwa_rater.errors import ConfigError
 from dwa_rater.paths import resolve_annotations_dir, resolve_home, resolve_onet_source
 from dwa_rater.review.labeling import ReviewMode
@@ -448,6 +449,26 @@ def add_annotator(
     typer.echo(f"created {account.email} (rater id {rater}); password: {password}")
 
 
+@review_app.command("guidelines")
+def guidelines(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the annotators' files (guidelines, workflow, config) here."
+        ),
+    ] = None,
+) -> None:
+    """Print the annotators' guidelines shipped with the package (or write all their files)."""
+    if out is None:
+        typer.echo(resources.annotation_text("guidelines.md"), nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in resources.ANNOTATION_FILES:
+        (out / name).write_text(resources.annotation_text(name), encoding="utf-8")
+    typer.echo(f"wrote {', '.join(resources.ANNOTATION_FILES)} to {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Mount ``review`` (select, push, pull, status, adjudicate, translate, add-annotator)."""
+    """Mount ``review`` (select, push, pull, status, adjudicate, translate, add-annotator,
+    guidelines)."""
     app.add_typer(review_app, name="review")

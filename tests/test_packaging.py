@@ -300,3 +300,18 @@ def test_cli_hands_out_the_annotators_files(tmp_path: Path) -> None:
     assert written.returncode == 0, written.stderr
     for name in resources.ANNOTATION_FILES:
         assert (tmp_path / "a" / name).read_bytes() == (REPO / "annotations" / name).read_bytes()
+
+
+def test_stderr_handler_follows_a_swapped_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from dwa_rater.cli.logs import StderrHandler
+
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    handler.emit(_record("dwa_rater.x", logging.WARNING))
+    monkeypatch.setattr(sys, "stderr", second)
+    handler.emit(_record("dwa_rater.x", logging.WARNING))
+    assert first.getvalue() == second.getvalue() == "WARNING dwa_rater.x: m\n"

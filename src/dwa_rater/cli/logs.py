@@ -14,7 +14,9 @@ handlers to the root logger and filters there, so no other library's logger is r
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from dwa_rater.errors import ConfigError
 
@@ -43,6 +45,19 @@ class LevelFilter(logging.Filter):
         return record.levelno >= self.others
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record (it may be swapped, e.g.
+    by a test runner's capture), like logging's own last-resort handler."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def stderr_level(verbosity: int) -> int:
     """WARNING by default, INFO with ``-v``, DEBUG with ``-vv`` or more."""
     return logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
@@ -55,7 +70,7 @@ def configure_logging(verbosity: int = 0, log_file: Path | None = None) -> None:
         root.removeHandler(handler)
         handler.close()
     ours = stderr_level(verbosity)
-    console = logging.StreamHandler()
+    console = StderrHandler()
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     quiet_level = logging.DEBUG if verbosity >= 2 else logging.CRITICAL + 1
     console.addFilter(LevelFilter(ours, logging.WARNING, NOISY_ON_STDERR, quiet_level))

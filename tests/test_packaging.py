@@ -236,6 +236,7 @@ def test_cli_version_verbose_and_log_file(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "INFO dwa_rater.runs: run " in done.stderr  # -v: our info records on stderr
+    assert "rubric exposure@v1 (sha256 " in done.stderr and "prompts shipped" in done.stderr
     text = log.read_text(encoding="utf-8")
     assert re.search(r"^\d{4}-\d\d-\d\d .* INFO dwa_rater\.runs .*completed", text, re.MULTILINE)
     quiet = cli("rate", "--items", str(items), "--base-url", "http://127.0.0.1:9/v1",

@@ -97,6 +97,16 @@ def plan_raters(raters: Sequence[RaterSpec], prompts_dir: Path) -> list[RaterPla
         name, version = parse_rubric_spec(spec.rubric)
         prompt = load_prompt(name, version, prompts_dir)
         model_name = SMOLLM2.alias if spec.is_embedded else spec.model
+        logger.info(
+            "rater %s: model %s at %s, rubric %s@%s (sha256 %s, prompts %s)",
+            spec.name,
+            model_name,
+            spec.endpoint_identity,
+            prompt.name,
+            prompt.version,
+            prompt.sha256[:12],
+            "shipped" if prompts_dir == DEFAULT_PROMPTS_DIR else prompts_dir,
+        )
         plans.append(RaterPlan.build(spec, prompt, model_name))
     return plans
 

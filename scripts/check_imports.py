@@ -35,6 +35,7 @@ NOT_IMPORTED: dict[str, str] = {
     "krippendorff": "reference implementation in tests",
     "pingouin": "reference implementation in tests",
     "crowd-kit": "reference implementation in tests",
+    "ppi-python": "reference implementation in tests",
     "playwright": "report rendering check in tests",
     "dask": "the dask scheduler/worker commands; the engine imports distributed",
     "tenacity": "the transport retry loop (issue 17; imported once the engine uses it)",

@@ -37,8 +37,8 @@ offline_install "setuptools>=77" wheel
 # wheelhouse into the clean venv.
 mkdir -p "$WORK/tree/annotations"
 (cd "$REPO" && cp -R src prompts pyproject.toml README.md MANIFEST.in constraints.txt "$WORK/tree/" \
-  && cp annotations/labeling_config.xml annotations/guidelines.md annotations/README.md \
-    "$WORK/tree/annotations/")
+  && cp -R annotations/labeling_config.xml annotations/guidelines.md annotations/guidelines.zh.md \
+    annotations/README.md annotations/wording "$WORK/tree/annotations/")
 find "$WORK/tree" -name __pycache__ -prune -exec rm -rf {} +
 (cd "$WORK/tree" && "$VPY" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" . \
   >"$WORK/build.log" 2>&1) || { cat "$WORK/build.log"; exit 1; }
@@ -53,6 +53,7 @@ wanted = [
     "dwa_rater/_data/prompts/ilo/v1/user.md",
     "dwa_rater/_data/annotations/labeling_config.xml",
     "dwa_rater/_data/annotations/guidelines.md",
+    "dwa_rater/_data/annotations/wording/exposure-v1.toml",
     "dwa_rater/py.typed",
 ]
 missing = [n for n in wanted if n not in names]

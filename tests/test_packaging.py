@@ -45,7 +45,7 @@ def test_package_data_links_to_the_top_level_folders() -> None:
     """One copy of every rubric: the package's folder is the repository's, not a duplicate."""
     data = REPO / "src" / "dwa_rater" / "_data"
     assert (data / "prompts").resolve() == (REPO / "prompts").resolve()
-    for name in resources.ANNOTATION_FILES:
+    for name in (*resources.ANNOTATION_FILES, "wording"):
         assert (data / "annotations" / name).resolve() == (REPO / "annotations" / name).resolve()
 
 
@@ -57,6 +57,9 @@ def test_package_data_globs_cover_every_shipped_file() -> None:
         if p.is_file()
     ]
     shipped += [f"_data/annotations/{name}" for name in resources.ANNOTATION_FILES]
+    shipped += [
+        f"_data/annotations/wording/{p.name}" for p in (REPO / "annotations" / "wording").iterdir()
+    ]
     uncovered = [path for path in shipped if not any(fnmatch.fnmatch(path, g) for g in globs)]
     assert not uncovered
     # dated Label Studio exports in annotations/ are the user's, never package data

@@ -10,9 +10,11 @@ Nothing here computes a path from the source tree: everything goes through
 Shipped files:
 
 - ``prompts/<name>/<version>/`` (:func:`packaged_prompts_dir`): the versioned rubrics;
-- ``annotations/labeling_config.xml``, ``annotations/guidelines.md``,
+- ``annotations/labeling_config.xml``, ``annotations/guidelines.md`` (and ``.zh.md``),
   ``annotations/README.md`` (:func:`annotation_text`): the Label Studio labelling config as
-  the review step builds it, the annotators' guidelines and their workflow.
+  the review step builds it, the annotators' guidelines and their workflow;
+- ``annotations/wording/<rubric>-<version>.toml``: the review screen's text
+  (:mod:`dwa_rater.review.wording`).
 
 Example::
 
@@ -34,7 +36,12 @@ from pathlib import Path
 from dwa_rater.errors import ConfigError
 
 #: The annotation files the package ships (the folder's dated exports are not shipped).
-ANNOTATION_FILES: tuple[str, ...] = ("labeling_config.xml", "guidelines.md", "README.md")
+ANNOTATION_FILES: tuple[str, ...] = (
+    "labeling_config.xml",
+    "guidelines.md",
+    "guidelines.zh.md",
+    "README.md",
+)
 
 _DATA = "_data"
 # Directories extracted from a zipped install live until the interpreter exits.

@@ -29,13 +29,14 @@ from typing import Any, Literal
 
 from dwa_rater.errors import ConfigError
 from dwa_rater.prompts import exposure_scale
+from dwa_rater.resources import packaged_path
 from dwa_rater.rubric import RubricScale
 
 ReviewLanguage = Literal["en", "zh", "zh+en"]
 REVIEW_LANGUAGES: tuple[str, ...] = ("en", "zh", "zh+en")
 
-#: The repository's wording files (an installed checkout).
-DEFAULT_WORDING_DIR = Path(__file__).resolve().parents[3] / "annotations" / "wording"
+#: The wording files shipped with the package (the repository's annotations/wording/).
+DEFAULT_WORDING_DIR = packaged_path("annotations", "wording")
 #: The wording used for rubrics without a file of their own.
 DEFAULT_WORDING = "exposure-v1"
 #: At most this many labels (hotkeys 1-9).

@@ -451,19 +451,13 @@ def load_items(path: Path, item_type: str = "custom") -> list[Item]:
 def items_from_frame(
     frame: pd.DataFrame, item_type: str = "custom", *, source: str = "items"
 ) -> list[Item]:
-    """Items from a table with ``id`` (or ``item_id``), ``text`` and optionally ``context``.
-
-    Values are taken as text (numbers print without ``.0``; missing values are empty). The
-    checks of :func:`load_items` apply; ``source`` names the table in error messages. Example::
-
-        >>> frame = pd.DataFrame({"id": ["a", "b"], "text": ["Write reports.", "Lift boxes."]})
-        >>> [item.item_id for item in items_from_frame(frame)]
-        ['a', 'b']
+    """Items from a table with ``id`` (or ``item_id``), ``text`` and optionally ``context``
+    (values taken as text); the checks of :func:`load_items` apply, ``source`` names the table
+    in messages. Example: ``items_from_frame(pd.DataFrame({"id": ["a"], "text": ["Lift."]}))``.
     """
     if item_type not in _ITEM_TYPES:
         raise ConfigError(f"item type {item_type!r} is not one of {', '.join(_ITEM_TYPES)}")
-    frame = frame.copy()
-    frame.columns = [str(column).strip() for column in frame.columns]
+    frame = frame.set_axis([str(column).strip() for column in frame.columns], axis=1)
     if frame.columns.duplicated().any():
         raise DataError(f"{source}: duplicate column names")
     frame = frame.apply(_as_text) if len(frame.columns) else frame

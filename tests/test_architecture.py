@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "eloundou"),
     ("llm",),
     ("rating", "runs", "batch_api", "testing", "reference"),
-    ("agreement", "calibration", "review", "export", "inference"),
+    ("agreement", "calibration", "review", "export", "inference", "benchmark"),
     ("indices", "demo"),
     ("report",),
     ("study",),

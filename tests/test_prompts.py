@@ -19,6 +19,7 @@ from dwa_rater.schemas import Item
 #: Shipped versions are never edited in place: a changed hash means a new version is needed.
 SHIPPED = {
     ("exposure", "v1"): "e2399cdca28edca97677e77395bd877ddc6772cb5baa30b7157665f1dab2952d",
+    ("exposure-anchored", "v1"): "bc19e7af1a10b4de7f505dd03ba38d9e702c0a6b7611504b17390b81cc73804f",
     ("ilo", "v1"): "c746c585656b419b6d32f5a9e4fd39d21125560faf3344629fc67463a74bec0d",
     ("impact", "v1"): "0bbbd188dd9aa0cab24d574e95afb298b709bb432a612d916e8d06a5f4841788",
 }

@@ -60,6 +60,9 @@ def cache_key(parts: CacheKeyParts, item: Item, sample: int) -> str:
         payload["structured_output"] = parts.structured_output
     if parts.request_sha256:
         payload["request_sha256"] = parts.request_sha256
+    if item.exemplar_sha256:
+        # Only anchored ratings carry exemplars; other keys stay as they always were.
+        payload["exemplar_sha256"] = item.exemplar_sha256
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -23,6 +23,23 @@ TOML layout::
     concurrency = 8
     requests_per_minute = 500
     tokens_per_minute = 200000
+
+    [[raters]]            # an offline rater: vote of the most similar human-labelled statements
+    name = "reference-human"
+    provider = "reference"
+    reference = "labels.parquet"   # a long ratings table with item_text (relative to this file)
+    reference_rater = "human"
+    k = 15
+    exclude = "onetsoc_code"       # optional: never use references of the item's own occupation
+
+    [[raters]]            # a model shown the k most similar labelled statements with each item
+    name = "gpt4o-mini-anchored"
+    provider = "openai"
+    model = "gpt-4o-mini"
+    api_key_env = "OPENAI_API_KEY"
+    rubric = "exposure-anchored@v1"
+    reference = "labels.parquet"
+    k = 5                          # exclude defaults to onetsoc_code when the reference has it
 """
 
 from __future__ import annotations
@@ -30,7 +47,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -47,9 +64,18 @@ from dwa_rater.providers import (
 
 #: Known providers and their OpenAI-compatible base URLs (see :mod:`dwa_rater.providers`).
 PROVIDERS: dict[str, str | None] = {name: p.base_url for name, p in PRESETS.items()}
+#: The offline reference rater (no endpoint; see :mod:`dwa_rater.reference`).
+PROVIDERS["reference"] = None
 
 #: Output tokens a reasoning model may spend thinking, on top of the answer's budget.
 REASONING_BUDGET_TOKENS = 8000
+
+#: What a reference rater may leave out of the neighbours of an item: references of the item's
+#: own occupation (``onetsoc_code``) or the item itself (``item_id``).
+ReferenceExclusion = Literal["onetsoc_code", "item_id"]
+#: Rubrics whose name ends so show each item with labelled examples and need a ``reference``.
+ANCHORED_SUFFIX = "-anchored"
+_REFERENCE_FIELDS = ("reference", "reference_rater", "k", "exclude", "similarity_temperature")
 
 
 class RaterSpec(BaseModel):
@@ -82,12 +108,30 @@ class RaterSpec(BaseModel):
     reasoning: bool | None = None
     reasoning_effort: str | None = Field(default=None, pattern=r"^(minimal|low|medium|high)$")
     cny_per_usd: float = Field(default=DEFAULT_CNY_PER_USD, gt=0)
+    # provider = "reference" only (see dwa_rater.reference.vote):
+    reference: str | None = None
+    reference_rater: str = "human"
+    k: int = Field(default=15, ge=1, le=1000)
+    exclude: ReferenceExclusion | None = None
+    similarity_temperature: float = Field(default=0.02, gt=0.0, le=10.0)
 
     @model_validator(mode="after")
     def _check_endpoint(self) -> RaterSpec:
         if self.provider is not None and self.provider not in PROVIDERS:
             known = ", ".join(PROVIDERS)
             raise ValueError(f"unknown provider {self.provider!r} (known: {known})")
+        if self.provider == "reference":
+            if not self.reference:
+                raise ValueError("provider 'reference' needs reference = a labelled ratings file")
+            if self.base_url is not None:
+                raise ValueError("provider 'reference' takes no base_url")
+        elif self.is_anchored and not self.reference:
+            raise ValueError(f"rubric {self.rubric!r} needs reference = a labelled ratings file")
+        elif self.reference is not None and not self.is_anchored:
+            raise ValueError(
+                "reference = ... needs provider = 'reference' or an anchored rubric "
+                f"(a name ending in {ANCHORED_SUFFIX!r})"
+            )
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url {self.base_url!r} must start with http:// or https://")
         preset = self.preset
@@ -111,9 +155,20 @@ class RaterSpec(BaseModel):
         return PRESETS.get(self.provider) if self.provider else None
 
     @property
+    def is_anchored(self) -> bool:
+        """True for a model rater whose rubric shows labelled examples (needs a reference)."""
+        name = self.rubric.replace("/", "@").replace(":", "@").split("@")[0].strip()
+        return not self.is_reference and name.endswith(ANCHORED_SUFFIX)
+
+    @property
+    def is_reference(self) -> bool:
+        """True for the offline reference rater (no model, no endpoint)."""
+        return self.provider == "reference"
+
+    @property
     def is_embedded(self) -> bool:
         """True when this rater uses the embedded local model server."""
-        return self.resolved_base_url is None
+        return self.resolved_base_url is None and not self.is_reference
 
     @property
     def resolved_base_url(self) -> str | None:
@@ -150,6 +205,8 @@ class RaterSpec(BaseModel):
     @property
     def endpoint_identity(self) -> str:
         """What identifies the endpoint in cache keys and provenance (never a secret)."""
+        if self.is_reference:
+            return "reference"
         return self.resolved_base_url or EMBEDDED_ENDPOINT
 
     def effective_max_tokens(self) -> int:
@@ -206,6 +263,16 @@ def _build_spec(values: Mapping[str, Any], where: str) -> RaterSpec:
         raise ConfigError(f"{where}: {location}: {first['msg']}") from exc
 
 
+def _resolve_reference(value: str, base_dir: Path | None) -> str:
+    """A relative reference path is looked up in ``base_dir`` first, then in the working
+    directory (where it is reported missing when it is in neither)."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        return str(candidate)
+    beside = base_dir / candidate if base_dir is not None else None
+    return str(beside.resolve() if beside is not None and beside.exists() else candidate.resolve())
+
+
 def load_raters(path: Path) -> list[RaterSpec]:
     """Read rater specs from a TOML file (see the module docstring for the layout)."""
     try:
@@ -222,7 +289,9 @@ def load_raters(path: Path) -> list[RaterSpec]:
     entries = document.get("raters", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[raters]] entries")
-    return build_raters(entries, document.get("defaults", {}), where=str(path))
+    return build_raters(
+        entries, document.get("defaults", {}), where=str(path), base_dir=path.parent
+    )
 
 
 def build_raters(
@@ -230,11 +299,14 @@ def build_raters(
     defaults: Mapping[str, Any] | None = None,
     *,
     where: str = "raters",
+    base_dir: Path | None = None,
 ) -> list[RaterSpec]:
     """Rater specs from mappings with the raters-file keys (``[[raters]]`` entries).
 
     ``defaults`` apply to every entry unless it sets the key itself; a rater on the embedded
-    model defaults to one request at a time. Names must be unique. Example::
+    model defaults to one request at a time. A relative ``reference`` path is looked up in
+    ``base_dir`` (the raters file's folder) first, then in the working directory. Names must be
+    unique. Example::
 
         >>> [s.name for s in build_raters([{"name": "a"}, {"name": "b", "temperature": 1.0}])]
         ['a', 'b']
@@ -246,6 +318,14 @@ def build_raters(
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{where}: rater {index} is not a table of settings")
         values = {**(defaults or {}), **entry}
+        rubric = str(values.get("rubric", "")).replace("/", "@").replace(":", "@").split("@")[0]
+        if values.get("provider") != "reference" and not rubric.endswith(ANCHORED_SUFFIX):
+            # Defaults may hold reference settings meant for the reference raters only.
+            for name in _REFERENCE_FIELDS:
+                if defaults and name in defaults and name not in entry:
+                    values.pop(name)
+        if isinstance(values.get("reference"), str):
+            values["reference"] = _resolve_reference(values["reference"], base_dir)
         if values.get("provider", "embedded") == "embedded" and not values.get("base_url"):
             values.setdefault("concurrency", 1)
         specs.append(_build_spec(values, f"{where}: rater {index}"))

@@ -206,10 +206,15 @@ def _one_line(text: str) -> str:
 
 
 def format_item_line(local_id: str, item: Item) -> str:
-    """``[id] statement (context: ...)`` on one line; ids are short local ids such as ``3``."""
+    """``[id] statement (context: ...)`` on one line; ids are short local ids such as ``3``.
+
+    An item with ``examples`` (anchored rubrics) gets them on the following lines.
+    """
     line = f"[{local_id}] {_one_line(item.text)}"
     if item.context:
         line += f" (context: {_one_line(item.context)})"
+    if item.examples:
+        line += "\n" + item.examples.rstrip("\n")
     return line
 
 

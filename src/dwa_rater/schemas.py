@@ -19,7 +19,9 @@ class Item(BaseModel):
     """One statement to rate: a DWA, an O*NET task, or a user-supplied line.
 
     ``context`` is free text shown to the rater after the statement (for a DWA: its IWA and GWA
-    titles); it is part of the cache key because it changes the prompt.
+    titles); it is part of the cache key because it changes the prompt. ``examples`` are the
+    labelled statements an anchored rubric shows with the item (see
+    :mod:`dwa_rater.reference.anchors`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -28,6 +30,11 @@ class Item(BaseModel):
     item_type: ItemType
     text: str = Field(min_length=1)
     context: str = ""
+    # Anchored rubrics only: labelled examples shown after the statement, their ids (joined by
+    # "|") and the SHA-256 of the ids and labels; part of the cache key when present.
+    examples: str = ""
+    exemplar_ids: str = ""
+    exemplar_sha256: str = ""
 
 
 class RatingRecord(BaseModel):
@@ -68,6 +75,17 @@ class RatingRecord(BaseModel):
     provider: str = ""
     structured_output: str = ""
     reasoning_tokens: int | None = None
+    # Raters that give class probabilities (the reference rater, calibrated raters): p_E0..p_E2.
+    p_E0: float | None = None
+    p_E1: float | None = None
+    p_E2: float | None = None
+    # Cosine of the nearest reference statement (reference rater); low = unlike anything labelled.
+    max_similarity: float | None = None
+    # Reference statements shown to or used by the rater (ids joined by "|") and their SHA-256.
+    exemplar_ids: str | None = None
+    exemplar_sha256: str | None = None
+    # Space-separated flags, e.g. "far_from_reference".
+    rating_flags: str | None = None
 
 
 #: Column order of the ratings table. Every column the issues name is here; readers accept

@@ -28,7 +28,17 @@ _INT_COLUMNS = (
     "completion_tokens",
     "reasoning_tokens",
 )
-_FLOAT_COLUMNS = ("temperature", "top_p", "score", "cost_usd", "latency_s")
+_FLOAT_COLUMNS = (
+    "temperature",
+    "top_p",
+    "score",
+    "cost_usd",
+    "latency_s",
+    "p_E0",
+    "p_E1",
+    "p_E2",
+    "max_similarity",
+)
 _STRING_COLUMNS = tuple(
     c for c in RATING_COLUMNS if c not in _INT_COLUMNS + _FLOAT_COLUMNS + ("cached",)
 )

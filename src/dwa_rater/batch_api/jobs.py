@@ -115,6 +115,12 @@ def _refuse_embedded(raters: Sequence[RaterSpec]) -> None:
             "has no Batch API; give them the base_url of a provider that has one, or drop "
             "--batch-api"
         )
+    offline = [r.name for r in raters if r.is_reference]
+    if offline:
+        raise ConfigError(
+            f"--batch-api: rater(s) {', '.join(offline)} are reference raters (offline, no "
+            "requests); rate them without --batch-api"
+        )
 
 
 def _state_plans(state: BatchState, prompts_dir: Path) -> dict[str, RaterPlan]:

@@ -13,7 +13,6 @@ from dwa_rater.calibration.combine import (
     SCORE_COLUMNS,
     CalibrationOptions,
     CalibrationResult,
-    calibrate_ratings,
 )
 from dwa_rater.calibration.evaluate import (
     EvaluationResult,
@@ -42,6 +41,7 @@ from dwa_rater.calibration.mapping import (
     fit_score_mapping,
     select_training_items,
 )
+from dwa_rater.calibration.pipeline import calibrate_ratings
 
 __all__ = [
     "LABELS",

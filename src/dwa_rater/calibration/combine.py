@@ -37,12 +37,13 @@ Output columns:
 With a single LLM rater there is nothing to combine: its labels pass through (probabilities =
 its share of labels over samples), uncalibrated, and a warning says so.
 
-Reading ratings files and writing the score table with its manifest: :mod:`.files`.
+The steps are in :mod:`.pipeline`; LLM tallies, predictions and the bootstrap in
+:mod:`.tallies`; neighbour features in :mod:`.neighbours`. Reading ratings files and writing
+the score table with its manifest: :mod:`.files`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -50,16 +51,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from dwa_rater.calibration.evaluate import EvaluationResult, cross_validate
-from dwa_rater.calibration.latent_class import (
-    LatentClassFit,
-    count_tensor,
-    fit_dawid_skene,
-    posteriors_given,
-)
+from dwa_rater.calibration.evaluate import EvaluationResult
+from dwa_rater.calibration.latent_class import LatentClassFit
 from dwa_rater.calibration.mapping import (
     C_GRID,
-    CODES,
     FEATURE_NAMES,
     LABELS,
     ProbabilityMapping,
@@ -67,16 +62,9 @@ from dwa_rater.calibration.mapping import (
     ScoreMapping,
     Selection,
     TrainingSet,
-    can_fit,
-    feature_matrix,
-    final_score,
-    fit_probability_mapping,
-    fit_score_mapping,
-    select_training_items,
-    summarise_counts,
 )
+from dwa_rater.calibration.neighbours import NeighbourEvidence
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.store import ok_ratings
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -101,8 +89,6 @@ SCORE_COLUMNS: tuple[str, ...] = (
 #: How the non-human items were scored.
 CalibrationMethod = Literal["calibrated", "latent_class", "single_rater_pass_through", "human_only"]
 
-_BOOTSTRAP_CELLS = 1_000_000  # bootstrap chunk size: replicates x items x raters x classes
-
 
 @dataclass(frozen=True)
 class CalibrationOptions:
@@ -117,7 +103,10 @@ class CalibrationOptions:
       (whenever it can be fitted), ``never``;
     - ``bootstrap``, ``confidence``: resamples and coverage of ci_low/ci_high;
     - ``max_iter``, ``tol``: EM stopping rule; ``min_training_items``: fewer -> no mapping;
-    - ``c_grid``: penalty strengths (inverse L2) the logistic mapping chooses from by inner CV.
+    - ``c_grid``: penalty strengths (inverse L2) the logistic mapping chooses from by inner CV;
+    - ``neighbours``: add neighbour features from the human-labelled items' texts when the
+      input has ``item_text`` and an embedding cache is given (:mod:`.neighbours`);
+      ``neighbour_k``, ``neighbour_temperature``: that vote's k and softmax temperature.
     """
 
     human: str
@@ -132,6 +121,9 @@ class CalibrationOptions:
     tol: float = 1e-7
     min_training_items: int = 30
     c_grid: tuple[float, ...] = C_GRID
+    neighbours: bool = True
+    neighbour_k: int = 15
+    neighbour_temperature: float = 0.02
 
     def __post_init__(self) -> None:
         if not self.human:
@@ -144,6 +136,8 @@ class CalibrationOptions:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if not self.c_grid or any(c <= 0 for c in self.c_grid):
             raise ConfigError("c_grid must hold positive penalty strengths")
+        if self.neighbour_k < 1 or self.neighbour_temperature <= 0:
+            raise ConfigError("neighbour_k must be at least 1 and neighbour_temperature positive")
         if self.use_calibration not in ("auto", "always", "never"):
             raise ConfigError(
                 f"use_calibration must be auto, always or never, not {self.use_calibration!r}"
@@ -164,6 +158,8 @@ class CalibrationResult:
     evaluation: EvaluationResult | None = None
     mapping: ProbabilityMapping | None = None
     score_mapping: ScoreMapping | None = None
+    neighbours: NeighbourEvidence | None = None
+    feature_names: tuple[str, ...] = FEATURE_NAMES
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -212,7 +208,8 @@ class CalibrationResult:
         if self.mapping is not None:
             out["mapping"] = {
                 "model": "multinomial logistic regression (scikit-learn), standardised features",
-                "features": list(FEATURE_NAMES),
+                "features": list(self.feature_names),
+                "neighbours": None if self.neighbours is None else self.neighbours.describe(),
                 "C": self.mapping.c,
                 "n_items": self.mapping.n_items,
                 "score_mapping": (
@@ -270,7 +267,7 @@ def normalise_labels(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     return out
 
 
-def _human_table(rows: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+def human_table(rows: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
     """One row per human-labelled item: item_id, label (mode), reason, selection_probability."""
     columns = ["item_id", "label", "reason", "selection_probability"]
     if rows.empty:
@@ -294,324 +291,3 @@ def _human_table(rows: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
             f"{conflicts} item(s) have human labels that tie; the last one in the input was kept"
         )
     return pd.DataFrame(records, columns=columns)
-
-
-# --- evidence from the LLM rows ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Observations:
-    """LLM ratings as parallel arrays, sorted by item."""
-
-    item: IntArray
-    rater: IntArray
-    label: IntArray
-    score: FloatArray
-    n_items: int
-    n_raters: int
-
-    def tallies(self) -> tuple[FloatArray, FloatArray, FloatArray]:
-        counts = count_tensor(
-            self.item, self.rater, self.label, self.n_items, self.n_raters, len(LABELS)
-        )
-        cell = self.item * self.n_raters + self.rater
-        size = self.n_items * self.n_raters
-        known = ~np.isnan(self.score)
-        score_sum = np.bincount(cell[known], self.score[known], minlength=size).astype(np.float64)
-        score_n = np.bincount(cell[known], minlength=size).astype(np.float64)
-        shape = (self.n_items, self.n_raters)
-        return counts, score_sum.reshape(shape), score_n.reshape(shape)
-
-
-def _observations(rows: pd.DataFrame, items: Sequence[str], raters: Sequence[str]) -> _Observations:
-    item_pos = {item: i for i, item in enumerate(items)}
-    rater_pos = {rater: r for r, rater in enumerate(raters)}
-    label_pos = {label: k for k, label in enumerate(LABELS)}
-    item = rows["item_id"].map(item_pos).to_numpy(dtype=np.int64)
-    order = np.argsort(item, kind="stable")
-    return _Observations(
-        item=item[order],
-        rater=rows["rater"].map(rater_pos).to_numpy(dtype=np.int64)[order],
-        label=rows["label"].map(label_pos).to_numpy(dtype=np.int64)[order],
-        score=rows["score"].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)[order],
-        n_items=len(items),
-        n_raters=len(raters),
-    )
-
-
-def _predict(
-    counts: FloatArray,
-    score_sum: FloatArray,
-    score_n: FloatArray,
-    latent: LatentClassFit | None,
-    mapping: ProbabilityMapping | None,
-    score_mapping: ScoreMapping | None,
-) -> tuple[FloatArray, FloatArray]:
-    """Class probabilities and score from tallies (any leading batch axes)."""
-    shares, mean_score, spread, agreement = summarise_counts(counts, score_sum, score_n)
-    posteriors = (
-        shares if latent is None else posteriors_given(counts, latent.priors, latent.confusion)
-    )
-    if mapping is None:
-        return posteriors, final_score(posteriors, mean_score, None)
-    probabilities = mapping.predict(
-        feature_matrix(posteriors, shares, mean_score, spread, agreement)
-    )
-    return probabilities, final_score(probabilities, mean_score, score_mapping)
-
-
-def bootstrap_intervals(
-    observations: _Observations,
-    latent: LatentClassFit | None,
-    mapping: ProbabilityMapping | None,
-    score_mapping: ScoreMapping | None,
-    *,
-    resamples: int,
-    confidence: float,
-    seed: int,
-) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval of each item's score, resampling its ratings with replacement."""
-    n_items, n_raters, k = observations.n_items, observations.n_raters, len(LABELS)
-    low = np.full(n_items, np.nan)
-    high = np.full(n_items, np.nan)
-    if resamples == 0 or n_items == 0:
-        return low, high
-    rng = np.random.default_rng(seed)
-    item = observations.item
-    start = np.searchsorted(item, np.arange(n_items + 1))
-    size = np.diff(start)
-    chunk = max(1, _BOOTSTRAP_CELLS // (resamples * n_raters * k))
-    tail = (1.0 - confidence) / 2.0
-    for first in range(0, n_items, chunk):
-        last = min(n_items, first + chunk)
-        lo, hi = start[first], start[last]
-        owner = item[lo:hi]
-        draws = start[owner] + np.floor(rng.random((resamples, hi - lo)) * size[owner]).astype(
-            np.int64
-        )
-        local = np.broadcast_to(owner - first, draws.shape)
-        replicate = np.broadcast_to(np.arange(resamples)[:, None], draws.shape)
-        span = last - first
-        cell = (replicate * span + local) * n_raters + observations.rater[draws]
-        counts = np.bincount(
-            (cell * k + observations.label[draws]).ravel(),
-            minlength=resamples * span * n_raters * k,
-        ).reshape(resamples, span, n_raters, k)
-        scores = observations.score[draws]
-        known = ~np.isnan(scores)
-        score_sum = (
-            np.bincount(cell[known], scores[known], minlength=resamples * span * n_raters)
-            .astype(np.float64)
-            .reshape(resamples, span, n_raters)
-        )
-        score_n = np.bincount(cell[known], minlength=resamples * span * n_raters).reshape(
-            resamples, span, n_raters
-        )
-        _, score = _predict(
-            counts.astype(np.float64),
-            score_sum,
-            score_n.astype(np.float64),
-            latent,
-            mapping,
-            score_mapping,
-        )
-        low[first:last] = np.quantile(score, tail, axis=0)
-        high[first:last] = np.quantile(score, 1.0 - tail, axis=0)
-    return low, high
-
-
-# --- the pipeline -----------------------------------------------------------------------------
-
-
-def calibrate_ratings(
-    ratings: pd.DataFrame,
-    options: CalibrationOptions,
-    groups: pd.DataFrame | None = None,
-) -> CalibrationResult:
-    """Combine a long ratings table (LLM raters + the human rater) into one row per item.
-
-    ``groups`` (columns group, item_id, weight; e.g. from
-    :func:`.evaluate.occupation_weights`) adds occupation-level evaluation. See the module
-    docstring for the steps and the output columns.
-    """
-    for column in ("item_id", "rater", "label"):
-        if column not in ratings.columns:
-            raise DataError(f"ratings table lacks column {column!r}")
-    frame = normalise_labels(ratings)
-    if "status" not in frame.columns:
-        frame["status"] = "ok"
-    warnings: list[str] = []
-    notes: list[str] = []
-    present = sorted(str(r) for r in frame["rater"].dropna().unique())
-    if options.human not in present and not options.require_human:
-        warnings.append(
-            f"no labels from the human rater {options.human!r} yet: scores come from the LLM "
-            "raters alone (latent class), uncalibrated"
-        )
-    elif options.human not in present:
-        raise DataError(
-            f"human rater {options.human!r} not in the ratings; raters present: "
-            f"{', '.join(present) or '(none)'}"
-        )
-    all_items = sorted(frame["item_id"].unique())
-    usable = ok_ratings(frame)
-    usable = usable[usable["label"].notna() & usable["rater"].notna()]
-    is_human = (usable["rater"] == options.human).to_numpy()
-    human = _human_table(usable[is_human], warnings)
-    llm_rows = usable[~is_human]
-    unrated = sorted(set(all_items) - set(llm_rows["item_id"]) - set(human["item_id"]))
-    if unrated:
-        shown = ", ".join(unrated[:5]) + (", ..." if len(unrated) > 5 else "")
-        raise DataError(
-            f"{len(unrated)} item(s) have no usable rating (every row failed or has no label): "
-            f"{shown}; rate them again or leave them out"
-        )
-    raters = tuple(sorted(str(r) for r in llm_rows["rater"].unique()))
-    items = sorted(llm_rows["item_id"].unique())
-
-    result = CalibrationResult(
-        scores=pd.DataFrame(columns=list(SCORE_COLUMNS)),
-        method="human_only",
-        options=options,
-        raters=raters,
-        warnings=warnings,
-        notes=notes,
-    )
-    probabilities: FloatArray = np.zeros((0, len(LABELS)))
-    score: FloatArray = np.zeros(0)
-    ci_low: FloatArray = np.zeros(0)
-    ci_high: FloatArray = np.zeros(0)
-    source = "raw"
-    n_raters: IntArray = np.zeros(0, dtype=np.int64)
-    if not raters:
-        warnings.append(
-            f"no rater besides the human {options.human!r}: the output holds the human labels only"
-        )
-    else:
-        observations = _observations(llm_rows, items, raters)
-        counts, score_sum, score_n = observations.tallies()
-        shares, mean_score, spread, agreement = summarise_counts(counts, score_sum, score_n)
-        n_raters = (counts.sum(axis=2) > 0).sum(axis=1)
-        latent = None
-        if len(raters) == 1:
-            result.method = "single_rater_pass_through"
-            warnings.append(
-                f"only one rater besides the human ({raters[0]}): its labels are passed through "
-                "(probabilities = its share of labels over samples) without latent-class "
-                "modelling or calibration"
-            )
-            posteriors = shares
-        else:
-            result.method = "latent_class"
-            latent = fit_dawid_skene(counts, max_iter=options.max_iter, tol=options.tol)
-            if not latent.converged:
-                warnings.append(
-                    f"the latent-class model did not converge in {options.max_iter} iterations"
-                )
-            posteriors = latent.posteriors
-        evidence = RaterEvidence(
-            item_ids=tuple(items),
-            vote_shares=shares,
-            posteriors=posteriors,
-            mean_score=mean_score,
-            score_spread=spread,
-            agreement=agreement,
-        )
-        result.evidence, result.latent = evidence, latent
-        mapping = score_mapping = None
-        overlap = human[human["item_id"].isin(items)]
-        if len(overlap):
-            training, selection_notes = select_training_items(
-                items, overlap, options.selection, options.min_training_items
-            )
-            notes.extend(selection_notes)
-            result.training = training
-            calibrating = latent is not None and options.use_calibration != "never"
-            if len(training):
-                result.evaluation = cross_validate(
-                    evidence,
-                    training,
-                    folds=options.folds,
-                    seed=options.seed,
-                    min_items=options.min_training_items,
-                    include_latent=latent is not None,
-                    fit_mapping=calibrating,
-                    groups=groups,
-                    c_grid=options.c_grid,
-                )
-            reason = can_fit(training.labels, options.min_training_items) if calibrating else None
-            if calibrating and reason is not None:
-                warnings.append(f"no calibration: {reason}; latent-class posteriors used")
-            elif calibrating and result.evaluation is not None:
-                calibrated_brier = result.evaluation.metric("calibrated", "brier")
-                latent_brier = result.evaluation.metric("latent_class", "brier")
-                if options.use_calibration == "auto" and calibrated_brier > latent_brier + 1e-12:
-                    warnings.append(
-                        f"calibration not used: its cross-validated Brier score "
-                        f"({calibrated_brier:.4f}) is worse than the latent class's "
-                        f"({latent_brier:.4f})"
-                    )
-                else:
-                    rows = training.rows
-                    mapping = fit_probability_mapping(
-                        evidence.features()[rows],
-                        training.labels,
-                        training.weights,
-                        seed=options.seed,
-                        c_grid=options.c_grid,
-                    )
-                    score_mapping = fit_score_mapping(
-                        mean_score[rows], training.labels, training.weights
-                    )
-                    result.method = "calibrated"
-        elif latent is not None:
-            warnings.append(
-                f"the human rater {options.human!r} labelled none of the LLM-rated items: "
-                "no calibration and no evaluation"
-            )
-        result.mapping, result.score_mapping = mapping, score_mapping
-        probabilities, score = _predict(counts, score_sum, score_n, latent, mapping, score_mapping)
-        source = "calibrated" if mapping is not None else "raw"
-        ci_low, ci_high = bootstrap_intervals(
-            observations,
-            latent,
-            mapping,
-            score_mapping,
-            resamples=options.bootstrap,
-            confidence=options.confidence,
-            seed=options.seed,
-        )
-
-    position = {item: i for i, item in enumerate(all_items)}
-    n_all = len(all_items)
-    matrix = np.full((n_all, len(LABELS)), np.nan)
-    final = np.full(n_all, np.nan)
-    low = np.full(n_all, np.nan)
-    high = np.full(n_all, np.nan)
-    sources = np.full(n_all, source, dtype=object)
-    counted = np.zeros(n_all, dtype=np.int64)
-    rows = np.array([position[i] for i in items], dtype=np.int64)
-    if len(rows):
-        matrix[rows], final[rows], low[rows], high[rows] = probabilities, score, ci_low, ci_high
-        counted[rows] = n_raters
-    label_pos = {label: k for k, label in enumerate(LABELS)}
-    human_rows = np.array([position[i] for i in human["item_id"]], dtype=np.int64)
-    if len(human_rows):
-        onehot = np.eye(len(LABELS))[[label_pos[v] for v in human["label"]]]
-        matrix[human_rows] = onehot
-        final[human_rows] = low[human_rows] = high[human_rows] = onehot @ CODES["beta"]
-        sources[human_rows] = "human"
-    matrix = matrix / matrix.sum(axis=1, keepdims=True)
-    out = pd.DataFrame({"item_id": pd.Series(all_items, dtype=object)})
-    out["label"] = [LABELS[k] for k in matrix.argmax(axis=1)] if n_all else []
-    for k, label in enumerate(LABELS):
-        out[f"p_{label}"] = matrix[:, k]
-    for coding, codes in CODES.items():
-        out[coding] = matrix @ codes
-    out["score"] = final
-    out["source"] = sources
-    out["n_raters"] = counted
-    out["ci_low"] = low
-    out["ci_high"] = high
-    result.scores = out[list(SCORE_COLUMNS)]
-    return result

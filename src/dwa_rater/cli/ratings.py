@@ -1,8 +1,10 @@
-"""``dwa-rater ratings show|raw``: what a ratings file holds, and the raw completions behind it."""
+"""``dwa-rater ratings show|raw|import|dwa-reference``: what a ratings file holds, the raw
+completions behind it, published labels imported, and task labels carried to DWAs."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from dwa_rater.cli.progress import output_console
+from dwa_rater.paths import resolve_onet_source
+from dwa_rater.reference.files import dwa_reference_file, import_label_file
 from dwa_rater.runs import raw_completions, summarise_ratings
 from dwa_rater.store import read_many_ratings
 
-ratings_app = typer.Typer(help="Inspect ratings files.", no_args_is_help=True)
+ratings_app = typer.Typer(
+    help="Inspect ratings files; import published labels; DWA-level references.",
+    no_args_is_help=True,
+)
 
 
 def _print_frame(console: Console, title: str, frame: pd.DataFrame) -> None:
@@ -76,6 +83,60 @@ def raw(
         if record.get("error"):
             console.print(f"  error: {record['error']}", markup=False)
         console.print(record.get("response_text") or "", markup=False, highlight=False)
+
+
+@ratings_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="label file (TSV, CSV or Parquet)")],
+    out: Annotated[Path, typer.Option("--out", help="ratings table to write (.csv or .parquet)")],
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="eloundou (full_labelset.tsv of Eloundou et al. 2024) or wide (one column "
+            "per rater)",
+        ),
+    ] = "eloundou",
+    rater: Annotated[
+        list[str] | None,
+        typer.Option("--rater", help="wide format: a rater column (repeat; default: all)"),
+    ] = None,
+) -> None:
+    """Published or external labels into the long ratings table (one rater per source)."""
+    run = import_label_file(file, format_, out, raters=rater)
+    for note in run.result.notes:
+        typer.echo(f"note: {note}", err=True)
+    counts = ", ".join(f"{name} {n:,}" for name, n in run.result.counts.items())
+    typer.echo(f"{len(run.result.ratings):,} ratings ({counts})")
+    typer.echo(f"wrote {run.out}")
+    typer.echo(f"wrote {run.manifest}")
+
+
+@ratings_app.command("dwa-reference")
+def dwa_reference(
+    labels: Annotated[Path, typer.Argument(help="ratings table with task labels (item_text)")],
+    out: Annotated[Path, typer.Option("--out", help="DWA table to write (.csv or .parquet)")],
+    onet_dir: Annotated[
+        Path | None,
+        typer.Option("--onet-dir", help="O*NET release (folder or zip); env DWA_RATER_ONET_DIR"),
+    ] = None,
+    rater: Annotated[str, typer.Option("--rater", help="whose labels")] = "human",
+) -> None:
+    """Shares of E0/E1/E2 and mean beta per DWA, through O*NET's Tasks to DWAs."""
+    run = dwa_reference_file(labels, resolve_onet_source(onet_dir, os.environ), out, rater=rater)
+    c = run.reference.coverage
+    typer.echo(
+        f"{c['labelled_tasks']:,} labelled tasks vs O*NET {c['onet_release'] or '(release?)'}: "
+        f"{c['matched_same_id']:,} same id and text, {c['matched_same_id_text_changed']:,} same "
+        f"id with reworded text, {c['matched_by_text_only']:,} found by text only, "
+        f"{c['not_found']:,} not found"
+    )
+    typer.echo(
+        f"{c['dwas_covered']:,} of {c['dwas_in_release']:,} DWAs covered "
+        f"({c['dwa_coverage']:.1%}) by {c['labelled_tasks_linked_to_dwas']:,} linked tasks"
+    )
+    typer.echo(f"wrote {run.out}")
+    typer.echo(f"wrote {run.manifest}")
 
 
 def register(app: typer.Typer) -> None:

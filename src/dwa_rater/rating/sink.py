@@ -150,7 +150,11 @@ class ResultSink:
             run_id=self.run_id,
             provider=spec.provider or ("embedded" if spec.is_embedded else ""),
             structured_output=plan.request.mode,
-            **values,
+            **{
+                "exemplar_ids": unit.item.exemplar_ids or None,
+                "exemplar_sha256": unit.item.exemplar_sha256 or None,
+                **values,
+            },
         )
 
     def replay_cached(self, plan: RaterPlan, units: Sequence[Unit], model_name: str) -> list[Unit]:

@@ -141,16 +141,23 @@ def test_fault_server_stopped_mid_run_stops_the_run(tmp_path: Path) -> None:
 # -- the embedded server killed mid-run ----------------------------------------------------
 
 
-@needs_model
-@pytest.mark.local_model
-def test_sigkill_of_embedded_server_stops_the_run(tmp_path: Path, onet_dir: Path) -> None:
-    out = tmp_path / "r.csv"
+def _rate_40_dwas_on_the_embedded_model(
+    tmp_path: Path, onet_dir: Path, out: Path
+) -> subprocess.Popen[bytes]:
+    """``dwa-rater rate`` of 40 DWAs on the embedded default, in a child process."""
     env = {**os.environ, "DWA_RATER_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "dwa_rater", "rate", "--onet-dir", str(onet_dir), "--limit", "40",
          "--out", str(out), "--no-progress"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+
+
+@needs_model
+@pytest.mark.local_model
+def test_sigkill_of_embedded_server_stops_the_run(tmp_path: Path, onet_dir: Path) -> None:
+    out = tmp_path / "r.csv"
+    process = _rate_40_dwas_on_the_embedded_model(tmp_path, onet_dir, out)
     _wait_for_rows(out, process, 2, 180)
     servers = _children(process.pid)
     assert servers, "the embedded server should be a child of the run"
@@ -177,12 +184,7 @@ def test_sigkill_of_embedded_server_stops_the_run(tmp_path: Path, onet_dir: Path
 @pytest.mark.local_model
 def test_sigkill_of_the_run_leaves_no_model_server(tmp_path: Path, onet_dir: Path) -> None:
     out = tmp_path / "r.csv"
-    env = {**os.environ, "DWA_RATER_HOME": str(tmp_path / "home")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dwa_rater", "rate", "--onet-dir", str(onet_dir), "--limit", "40",
-         "--out", str(out), "--no-progress"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    process = _rate_40_dwas_on_the_embedded_model(tmp_path, onet_dir, out)
     _wait_for_rows(out, process, 1, 180)
     servers = _children(process.pid)
     assert servers

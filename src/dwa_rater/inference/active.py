@@ -31,7 +31,6 @@ from dwa_rater.inference.ppi import (
     as_vector,
     effective_labels,
     normalised_weights,
-    z_value,
 )
 
 FloatArray = NDArray[np.float64]
@@ -129,12 +128,10 @@ def ipw_mean(
     terms = a + lam * b
     estimate = float(terms.mean())
     se = float(terms.std() / np.sqrt(size))
-    half = z_value(level) * se
-    return MeanInterval(
-        estimate=estimate,
-        ci_low=estimate - half,
-        ci_high=estimate + half,
-        se=se,
+    return MeanInterval.normal(
+        estimate,
+        se,
+        level,
         n_gold=n_gold,
         n=size,
         lam=float(lam),

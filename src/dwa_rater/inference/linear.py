@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dwa_rater.errors import DataError
-from dwa_rater.inference.ppi import MeanInterval, as_vector, effective_labels, z_value
+from dwa_rater.inference.ppi import MeanInterval, as_vector, effective_labels
 
 FloatArray = NDArray[np.float64]
 
@@ -93,13 +93,11 @@ def linear_estimate(
         variance = _poisson_variance(residual, pi_l)
         gold_only = _poisson_variance(a_l * y_l, pi_l)
     se = float(np.sqrt(variance))
-    half = z_value(level) * se
     used = int(np.count_nonzero(a_l))
-    return MeanInterval(
-        estimate=estimate,
-        ci_low=estimate - half,
-        ci_high=estimate + half,
-        se=se,
+    return MeanInterval.normal(
+        estimate,
+        se,
+        level,
         n_gold=used,
         n=int(np.count_nonzero(a)),
         lam=float(lam),

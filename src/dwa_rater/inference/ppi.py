@@ -27,6 +27,7 @@ Every value is on the scale of the inputs (here: exposure codes or scores on 0-1
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -58,6 +59,15 @@ class MeanInterval:
     lam: float
     n_effective: float
     method: str
+
+    @classmethod
+    def normal(cls, estimate: float, se: float, level: float, **rest: Any) -> MeanInterval:
+        """The normal-approximation interval ``estimate ± z_level * se``; ``rest`` gives the
+        remaining fields (``n_gold``, ``n``, ``lam``, ``n_effective``, ``method``)."""
+        half = z_value(level) * se
+        return cls(
+            estimate=estimate, ci_low=estimate - half, ci_high=estimate + half, se=se, **rest
+        )
 
     @property
     def width(self) -> float:
@@ -110,12 +120,10 @@ def classical_mean(
     weighted = normalised_weights(weights, n, "gold weights") * y
     estimate = float(weighted.mean())
     se = float(weighted.std() / np.sqrt(n))
-    half = z_value(level) * se
-    return MeanInterval(
-        estimate=estimate,
-        ci_low=estimate - half,
-        ci_high=estimate + half,
-        se=se,
+    return MeanInterval.normal(
+        estimate,
+        se,
+        level,
         n_gold=n,
         n=max(n_total, n),
         lam=0.0,
@@ -202,13 +210,11 @@ def ppi_mean(
     imputed_var = float(np.var(w_u * lam * yhat_u)) / big_n
     rectifier_var = float(np.var(w * (y - lam * yhat))) / n
     se = float(np.sqrt(imputed_var + rectifier_var))
-    half = z_value(level) * se
     classical_var = float(np.var(w * y)) / n
-    return MeanInterval(
-        estimate=estimate,
-        ci_low=estimate - half,
-        ci_high=estimate + half,
-        se=se,
+    return MeanInterval.normal(
+        estimate,
+        se,
+        level,
         n_gold=n,
         n=n + big_n,
         lam=float(lam),

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dwa_rater.eloundou import eloundou_ratings, read_eloundou_tasks
 from dwa_rater.inference.combine import cross_ppi_mean
 from dwa_rater.inference.ppi import MeanInterval, classical_mean, ppi_mean
 from dwa_rater.inference.simulate import replicate_ratings
+from dwa_rater.reference.labelsets import eloundou_ratings, eloundou_tasks
 
 BETA = {"E0": 0.0, "E1": 1.0, "E2": 0.5}
 
@@ -129,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.data_dir is None:
         parser.error("give --data-dir or set DWA_RATER_DATA_DIR")
-    tasks = read_eloundou_tasks(Path(args.data_dir) / args.file)
+    tasks = eloundou_tasks(Path(args.data_dir) / args.file)
     human = tasks["human_exposure_agg"].map(BETA)
     print(
         f"{len(tasks)} tasks; mean beta: human {human.mean():.3f}, gpt4 "

@@ -18,8 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "dwa_rater"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "paths", "schemas", "embedded_model", "provenance", "rubric",
      "cache", "store", "resources", "prompts", "providers", "config", "catalog", "embedding",
-     "data",
-     "eloundou"),
+     "data"),
     ("llm",),
     ("rating", "runs", "batch_api", "testing", "reference"),
     ("agreement", "calibration", "review", "export", "inference", "benchmark"),

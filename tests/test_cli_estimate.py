@@ -209,13 +209,13 @@ def test_active_selection_gives_an_ipw_estimate(tmp_path: Path) -> None:
 
 def test_replicates_of_the_dev_half_cover(data_dir: Path) -> None:
     """The issue's check on our half: 30 replicates of 3,000 tasks, human on 10%, GPT-4 on all."""
-    from dwa_rater.eloundou import eloundou_ratings, read_eloundou_tasks
     from dwa_rater.inference.simulate import replicate_ratings, replicate_truth
+    from dwa_rater.reference.labelsets import eloundou_ratings, eloundou_tasks
 
     path = data_dir / "exposure" / "eloundou_2023" / "full_labelset_dev.tsv"
     if not path.is_file():
         pytest.skip("Eloundou dev labels not found")
-    tasks = read_eloundou_tasks(path)
+    tasks = eloundou_tasks(path)
     replicated = replicate_ratings(eloundou_ratings(tasks), "human", ["gpt4"], replicates=30)
     table = estimate_ratings(
         replicated, EstimateOptions(gold="human", predicted=("gpt4",), by="replicate")

@@ -96,12 +96,12 @@ def test_links_and_changes() -> None:
 
 
 def test_core_weighted_occupation_index_matches_the_published_one(data_dir: Path) -> None:
-    from dwa_rater.eloundou import read_eloundou_tasks
+    from dwa_rater.reference.labelsets import eloundou_tasks
 
     folder = data_dir / "exposure" / "eloundou_2023"
     if not (folder / "full_labelset_dev.tsv").is_file():
         pytest.skip("Eloundou dev labels not found")
-    tasks = read_eloundou_tasks(folder / "full_labelset_dev.tsv")
+    tasks = eloundou_tasks(folder / "full_labelset_dev.tsv")
     beta = {"E0": 0.0, "E1": 1.0, "E2": 0.5}
     items = pd.DataFrame(
         {

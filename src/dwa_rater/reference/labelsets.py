@@ -305,3 +305,48 @@ def import_labels(
     if import_format == "wide":
         return import_wide(path, raters=raters)
     raise ConfigError(f"unknown format {import_format!r} (use {', '.join(IMPORT_FORMATS)})")
+
+
+#: Wide column of :func:`eloundou_tasks` for each imported rater (the release's own names).
+ELOUNDOU_WIDE: dict[str, str] = {rater: column for column, (rater, _, _) in ELOUNDOU_RATERS.items()}
+
+
+def eloundou_tasks(path: Path | str) -> pd.DataFrame:
+    """One row per task of the release, read by :func:`import_eloundou` (the one reader).
+
+    Columns: ``item_id``, ``item_text``, ``onetsoc_code``, ``task_type``, ``core_weight`` (2 for
+    Core tasks, 1 otherwise: the paper's occupation weighting) and the release's label columns
+    (``human_exposure_agg``, ``gpt4_exposure``, ``gpt4_exposure_alt_rubric``; empty when the
+    release has no label). A repeated (Task ID, occupation) row appears once.
+    """
+    ratings = import_eloundou(path).ratings
+    keys = ["item_id", "onetsoc_code"]
+    first = ratings.drop_duplicates(keys)[[*keys, "item_text", "task_type"]]
+    wide = (
+        ratings.drop_duplicates([*keys, "rater"])
+        .pivot(index=keys, columns="rater", values="label")
+        .rename(columns=ELOUNDOU_WIDE)
+        .reset_index()
+    )
+    out = first.merge(wide, on=keys, how="left").reset_index(drop=True)
+    is_core = out["task_type"].astype("string").fillna("").eq("Core").astype(bool)
+    out["core_weight"] = is_core.map({True: 2.0, False: 1.0}).astype(float)
+    for column in ELOUNDOU_WIDE.values():
+        out[column] = out[column].astype("string").fillna("") if column in out else ""
+    columns = ["item_id", "item_text", "onetsoc_code", "task_type", "core_weight"]
+    return out[columns + list(ELOUNDOU_WIDE.values())]
+
+
+def eloundou_ratings(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Long rows (item_id, item_type, item_text, rater, model, label, status, onetsoc_code,
+    task_type, core_weight) from :func:`eloundou_tasks`; empty labels are left out."""
+    frames = []
+    for rater, column in ELOUNDOU_WIDE.items():
+        part = tasks[["item_id", "item_text", "onetsoc_code", "task_type", "core_weight"]].copy()
+        part.insert(1, "item_type", "task")
+        part.insert(3, "rater", rater)
+        part.insert(4, "model", column)
+        part["label"] = tasks[column]
+        part["status"] = "ok"
+        frames.append(part[part["label"] != ""])
+    return pd.concat(frames, ignore_index=True)

@@ -82,3 +82,28 @@ def test_journal_refuses_a_foreign_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="header differs"):
         RatingsJournal(path)
     assert path.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+def test_quote_counting_finds_the_same_complete_part_as_parsing(tmp_path: Path) -> None:
+    """The fast torn-record check agrees with parsing every record, at every cut of a journal
+    whose fields hold quotes, commas and newlines."""
+    from dwa_rater.store import _good_prefix_length, _slow_good_prefix_length
+
+    path = tmp_path / "r.csv"
+    journal = RatingsJournal(path)
+    journal.append(
+        [
+            record("1", 'say "hi",\nthen go'),
+            record("2", "plain"),
+            record("3", '""\n\n"'),
+            record("4", "multi\nline, with comma"),
+        ]
+    )
+    raw = path.read_bytes()
+    for cut in range(len(raw) + 1):
+        torn = raw[:cut]
+        try:
+            torn.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        assert _good_prefix_length(torn) == _slow_good_prefix_length(torn), cut

@@ -52,12 +52,9 @@ def _record_to_csv_line(record: RatingRecord, columns: Sequence[str] = RATING_CO
     return buffer.getvalue()
 
 
-def _good_prefix_length(raw: bytes) -> int:
-    """Length in bytes of the part of a journal made of complete CSV records."""
-    if not raw:
-        return 0
+def _slow_good_prefix_length(raw: bytes) -> int:
+    """Longest prefix ending at a newline that parses as CSV records of one width."""
     end = len(raw) if raw.endswith(b"\n") else raw.rfind(b"\n") + 1
-    # A record whose quoted field holds a newline could end at any "\n"; parse to be sure.
     while end > 0:
         try:
             text = raw[:end].decode("utf-8")
@@ -68,6 +65,55 @@ def _good_prefix_length(raw: bytes) -> int:
             pass
         end = raw.rfind(b"\n", 0, end - 1) + 1
     return 0
+
+
+def _record_width(record: bytes) -> int | None:
+    """Number of fields of one CSV record, or None when it does not parse as exactly one."""
+    try:
+        rows = list(csv.reader(io.StringIO(record.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return len(rows[0]) if len(rows) == 1 else None
+
+
+def _last_boundary(raw: bytes, end: int, quotes: int) -> int:
+    """Position of the last record-ending newline before ``end`` (-1 when none), given the
+    number of quote characters in ``raw[:end]``."""
+    while True:
+        newline = raw.rfind(b"\n", 0, end)
+        if newline < 0:
+            return -1
+        quotes -= raw.count(b'"', newline, end)
+        if quotes % 2 == 0:
+            return newline
+        end = newline
+
+
+def _good_prefix_length(raw: bytes) -> int:
+    """Length in bytes of the part of a journal made of complete CSV records.
+
+    A newline ends a record exactly when an even number of quote characters precedes it (a
+    quoted field may hold newlines; an escaped quote is two quotes). So the complete part ends
+    at the last such newline, found by counting quotes at C speed rather than parsing every
+    record; the header and the last record are then parsed to check they have the same width.
+    Anything unusual falls back to parsing the whole prefix.
+    """
+    if not raw:
+        return 0
+    quotes = raw.count(b'"')
+    last_end = _last_boundary(raw, len(raw), quotes)
+    if last_end < 0:
+        return 0
+    good = last_end + 1
+    header_end = raw.find(b"\n") + 1
+    width = _record_width(raw[:header_end])
+    if good == header_end:
+        return good if width is not None else 0
+    before = quotes - raw.count(b'"', last_end)
+    last_start = _last_boundary(raw, last_end, before) + 1
+    if width is not None and _record_width(raw[last_start:good]) == width:
+        return good
+    return _slow_good_prefix_length(raw)
 
 
 class RatingsJournal:

@@ -811,3 +811,71 @@ def test_chinese_screen_in_headless_chromium(
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
     if os.environ.get("DWA_RATER_UPDATE_DOCS") == "1":
         (REPO / "docs" / "review_screen_zh.png").write_bytes(png)
+
+
+@pytest.mark.labelstudio
+def test_crosswalk_review_round_trip(
+    label_studio: studio.StudioConnection, onet: OnetTables, tmp_path: Path
+) -> None:
+    """A proposed crosswalk goes to Label Studio; two reviewers' ticks come back as overrides
+    that `crosswalk build` applies."""
+    from dwa_rater.indices.crosswalk import apply_overrides, read_overrides
+
+    codes = onet.occupations["onetsoc_code"].tolist()
+    rows = [
+        {"category": category, "category_name": name, "rank": rank,
+         "onetsoc_code": codes[start + rank], "onet_title": f"t{rank}",
+         "similarity": 0.9, "weight": 1 / 3, "method": "embedding", "taxonomy": "zhaopin"}
+        for category, name, start in (("4010200", "销售业务", 0), ("4000000", EVIL, 10))
+        for rank in (1, 2, 3)
+    ]  # fmt: skip
+    crosswalk = tmp_path / "crosswalk.csv"
+    pd.DataFrame(rows).to_csv(crosswalk, index=False)
+    env = _env(connection := label_studio, tmp_path / "home")
+    title = _unique("crosswalk")
+    output = _cli(env, "review", "crosswalk-push", str(crosswalk), "--project", title,
+                  "--overlap", "2")  # fmt: skip
+    assert "created: 2 categories imported, 0 already there" in output
+    output = _cli(env, "review", "crosswalk-push", str(crosswalk), "--project", title)
+    assert "kept: 0 categories imported, 2 already there" in output
+    # an activity-review command refuses the crosswalk project (its marker differs)
+    with pytest.raises(ReviewError, match="not made by dwa_rater"):
+        studio.open_project(connection, title)
+
+    client = studio.connect(connection)
+    project = next(p for p in client.projects.list(title=title) if p.title == title)
+    tasks = {t["data"]["category"]: t for t in _rest(
+        connection, "GET", f"/api/tasks/?project={project.id}&page_size=10")["tasks"]}  # fmt: skip
+    assert "<script>" not in tasks["4000000"]["data"]["candidates_html"]
+    suffix = uuid.uuid4().hex[:8]
+    one = studio.create_annotator(connection, f"cw1-{suffix}@example.com", "Annot-pass-1!x", KEY)
+    two = studio.create_annotator(connection, f"cw2-{suffix}@example.com", "Annot-pass-2!x", KEY)
+
+    def tick(token: str, category: str, choices: list[str], typed: str = "") -> None:
+        result = [{"from_name": "match", "to_name": "category", "type": "choices",
+                   "value": {"choices": choices}}]  # fmt: skip
+        if typed:
+            result.append({"from_name": "other", "to_name": "category", "type": "textarea",
+                           "value": {"text": [typed]}})  # fmt: skip
+        _rest(connection, "POST", f"/api/tasks/{tasks[category]['id']}/annotations/", token,
+              json={"result": result, "lead_time": 3.0})  # fmt: skip
+
+    tick(one.api_key, "4010200", ["1", "3"])
+    tick(two.api_key, "4010200", ["1"], typed=codes[50])
+    tick(one.api_key, "4000000", ["none"])
+    tick(two.api_key, "4000000", ["none"])
+
+    out, decisions = tmp_path / "overrides.csv", tmp_path / "decisions.csv"
+    output = _cli(env, "review", "crosswalk-pull", "--project", title, "--out", str(out),
+                  "--decisions", str(decisions))  # fmt: skip
+    assert "4 annotations on 2 categories: 2 decided" in output
+    overrides = read_overrides(out)
+    sales = overrides[overrides["category"] == "4010200"]
+    # candidate 1 by both, candidate 3 and the typed code by one of two: all reach half
+    assert sorted(sales["onetsoc_code"]) == sorted([codes[1], codes[3], codes[50]])
+    assert sales["weight"].tolist() == pytest.approx([1 / 3] * 3)
+    assert overrides.loc[overrides["category"] == "4000000", "weight"].tolist() == [0.0]
+    written = decisions.read_text(encoding="utf-8")
+    assert "example.com" not in written and KEY.pseudonym(f"cw1-{suffix}@example.com") in written
+    applied = apply_overrides(pd.DataFrame(rows), overrides, onet.occupations)
+    assert set(applied["category"]) == {"4010200"} and set(applied["method"]) == {"override"}

@@ -470,5 +470,9 @@ def guidelines(
 
 def register(app: typer.Typer) -> None:
     """Mount ``review`` (select, push, pull, status, adjudicate, translate, add-annotator,
-    guidelines)."""
+    guidelines, crosswalk-push, crosswalk-pull)."""
+    from dwa_rater.cli.review_crosswalk import register_crosswalk_review
+
+    if "crosswalk-push" not in {c.name for c in review_app.registered_commands}:
+        register_crosswalk_review(review_app)
     app.add_typer(review_app, name="review")

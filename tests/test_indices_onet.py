@@ -20,6 +20,7 @@ from dwa_rater.indices.onet import (
     occupation_scores,
     rating_level,
     task_scores_from_dwas,
+    weighted_occupation_scores,
 )
 from dwa_rater.indices.published import (
     Crosswalks,
@@ -29,7 +30,7 @@ from dwa_rater.indices.published import (
     load_published_measures,
     map_occupations,
 )
-from dwa_rater.indices.scores import dwa_scores, read_score_input
+from dwa_rater.indices.scores import dwa_scores, read_score_input, score_items
 
 DATA = DATA_DIR
 
@@ -77,7 +78,7 @@ def test_mean_over_samples_then_over_raters() -> None:
     assert row["gamma"] == pytest.approx(0.5)
     assert row["score"] == pytest.approx((0.8 + 0.2) / 2)
     assert row["n"] == 3
-    assert any("averaged 2 raters" in note for note in scores.attrs["notes"])
+    assert any("averaged 2 raters" in note for note in score_items(frame, rater="all").notes)
     only_a = dwa_scores(frame, rater="a").iloc[0]
     assert only_a["beta"] == pytest.approx(0.75)
     assert dwa_scores(frame, rater=["a", "b"]).iloc[0]["beta"] == pytest.approx(0.375)
@@ -202,7 +203,9 @@ def test_importance_weights_leave_out_unrated_tasks() -> None:
     result = occupation_scores(task_table, weights="importance", importance=importance)
     assert result.iloc[0]["beta"] == pytest.approx(4.0 / 5.0)
     assert result.iloc[0]["n_tasks"] == 2
-    assert "1 of 3 tasks have no importance rating" in result.attrs["notes"][0]
+    noted = weighted_occupation_scores(task_table, weights="importance", importance=importance)
+    assert "1 of 3 tasks have no importance rating" in noted.notes[0]
+    pd.testing.assert_frame_equal(noted.table, result)
     with pytest.raises(ConfigError, match="importance"):
         occupation_scores(task_table, weights="importance")
 

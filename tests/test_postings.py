@@ -195,7 +195,9 @@ def test_real_samples_adapt_to_the_schema(name: str, at_least: int) -> None:
     path = SAMPLES / name
     if not path.exists():
         pytest.skip(f"sample {path} not present")
-    frame = adapt_sample(path)
+    adapted = adapt_sample(path)
+    frame = adapted.postings
+    assert adapted.dropped >= 0
     assert len(frame) >= at_least
     assert list(frame.columns[: len(POSTING_COLUMNS)]) == list(POSTING_COLUMNS)
     assert frame["posting_id"].is_unique
@@ -228,4 +230,4 @@ def test_cli_validate_and_adapt(tmp_path: Path) -> None:
         out = tmp_path / "zhilian.csv"
         result = runner.invoke(app, ["postings", "adapt-sample", str(sample), "--out", str(out)])
         assert result.exit_code == 0, result.output
-        assert len(read_postings(out)) == len(adapt_sample(sample))
+        assert len(read_postings(out)) == len(adapt_sample(sample).postings)

@@ -7,9 +7,13 @@ enter it the same way, as one more ``rater``.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ItemType = Literal["dwa", "task", "custom"]
 RatingStatus = Literal["ok", "failed"]
@@ -94,3 +98,12 @@ RATING_COLUMNS: tuple[str, ...] = tuple(RatingRecord.model_fields)
 
 #: Columns every ratings table must have, whoever wrote it.
 REQUIRED_RATING_COLUMNS: tuple[str, ...] = ("item_id", "rater")
+
+
+@dataclass(frozen=True)
+class NotedTable:
+    """A result table with one-line notes on how it was made (what was averaged, dropped or
+    left out), for the CLI to print and a caller to log."""
+
+    table: pd.DataFrame
+    notes: tuple[str, ...] = ()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dwa_rater.cli.options import measure_option
-from dwa_rater.indices.onet import TaskWeighting, occupation_index_from_files
+from dwa_rater.indices.onet import TaskWeighting, build_occupation_index_from_files
 from dwa_rater.indices.published import compare_files, write_with_attribution
 from dwa_rater.paths import resolve_data_dir, resolve_onet_source
 
@@ -49,11 +49,12 @@ def occupations(
     """Occupation alpha/beta/gamma as the weighted mean of task scores."""
     source = resolve_onet_source(onet_dir, os.environ)
     chosen = rater[0] if rater and len(rater) == 1 else rater
-    table = occupation_index_from_files(
+    built = build_occupation_index_from_files(
         ratings, source, rater=chosen, weights=weights, importance_path=importance
     )
+    table = built.table
     write_with_attribution(table, out)
-    for note in table.attrs.get("notes", []):
+    for note in built.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"wrote {len(table)} occupations to {out}")
 

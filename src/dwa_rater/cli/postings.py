@@ -90,8 +90,8 @@ def adapt_sample(
     out: Annotated[Path, typer.Option("--out", help="Postings file to write (CSV/Parquet).")],
 ) -> None:
     """Convert a public sample scrape (51job, Zhaopin) to the postings schema."""
-    frame = convert_sample(sample, out)
-    typer.echo(f"wrote {len(frame)} postings to {out} ({frame.attrs.get('dropped', 0)} dropped)")
+    adapted = convert_sample(sample, out)
+    typer.echo(f"wrote {len(adapted.postings)} postings to {out} ({adapted.dropped} dropped)")
 
 
 @postings_app.command("synth")

@@ -34,7 +34,8 @@ import pandas as pd
 
 from dwa_rater.catalog import load_onet, load_task_ratings
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.indices.scores import dwa_scores, read_score_input
+from dwa_rater.indices.scores import read_score_input, score_items
+from dwa_rater.schemas import NotedTable
 
 TaskWeighting = Literal["core2", "importance", "equal"]
 RatingLevel = Literal["dwa", "task"]
@@ -152,14 +153,23 @@ def occupation_scores(
     weights: TaskWeighting = "core2",
     importance: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """The table of :func:`weighted_occupation_scores` (without its notes)."""
+    return weighted_occupation_scores(task_scores, weights, importance).table
+
+
+def weighted_occupation_scores(
+    task_scores: pd.DataFrame,
+    weights: TaskWeighting = "core2",
+    importance: pd.DataFrame | None = None,
+) -> NotedTable:
     """Occupation scores as the weighted mean of task scores.
 
     ``task_scores`` has onetsoc_code, task_id, task_type (for ``core2``) and value columns.
     Weights: see the module docstring (Core = 2, Supplemental and n/a = 1 by default).
     ``importance`` (onetsoc_code, task_id, importance) is needed for ``weights="importance"``.
     Each value column is averaged over the tasks where it is not missing. Returns onetsoc_code,
-    the value columns and n_tasks (tasks with a weight), sorted by code; ``attrs["notes"]``
-    says how many tasks lacked an importance weight.
+    the value columns and n_tasks (tasks with a weight), sorted by code; the notes say how many
+    tasks lacked an importance weight.
     """
     values = [c for c in VALUE_COLUMNS if c in task_scores.columns]
     frame = task_scores.reset_index(drop=True).astype({"onetsoc_code": str, "task_id": str})
@@ -185,9 +195,7 @@ def occupation_scores(
         total = frame["weight"].where(present, 0.0).groupby(frame["onetsoc_code"]).sum()
         out[column] = (weighted / total.replace(0.0, np.nan)).reindex(out.index)
     out["n_tasks"] = frame.groupby("onetsoc_code").size().reindex(out.index).astype(int)
-    out = out.reset_index()
-    out.attrs["notes"] = notes
-    return out
+    return NotedTable(out.reset_index(), tuple(notes))
 
 
 def occupation_index(
@@ -200,18 +208,34 @@ def occupation_index(
     weights: TaskWeighting = "core2",
     importance: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """The table of :func:`build_occupation_index` (without its notes)."""
+    return build_occupation_index(
+        ratings, tasks, task_dwas, occupations, rater=rater, weights=weights, importance=importance
+    ).table
+
+
+def build_occupation_index(
+    ratings: pd.DataFrame,
+    tasks: pd.DataFrame | None,
+    task_dwas: pd.DataFrame | None,
+    occupations: pd.DataFrame | None,
+    *,
+    rater: str | list[str] | None = None,
+    weights: TaskWeighting = "core2",
+    importance: pd.DataFrame | None = None,
+) -> NotedTable:
     """Occupation alpha/beta/gamma from a ratings or score table and the O*NET tables.
 
     ``ratings`` is a long ratings table or an exported score table (see
-    :func:`dwa_rater.indices.scores.dwa_scores`); ``tasks`` (onetsoc_code, task_id, task_type),
+    :func:`dwa_rater.indices.scores.score_items`); ``tasks`` (onetsoc_code, task_id, task_type),
     ``task_dwas`` (onetsoc_code, task_id, dwa_id) and ``occupations`` (onetsoc_code, title) are the
     O*NET tables (:func:`dwa_rater.catalog.load_onet`). DWA ratings go through ``task_dwas``; task
     ratings are used directly, placed in occupations by their own ``onetsoc_code``/``task_type``
     columns when present, else by ``tasks``. Returns onetsoc_code, title, alpha, beta, gamma,
     n_tasks and score when any item has one.
     """
-    scores = dwa_scores(ratings, rater=rater)
-    notes = list(scores.attrs.get("notes", []))
+    scored = score_items(ratings, rater=rater)
+    scores, notes = scored.table, list(scored.notes)
     level = rating_level(ratings)
     titles: pd.Series | None = None
     if level == "dwa":
@@ -246,8 +270,9 @@ def occupation_index(
         notes.append(f"{len(task_table)} task-occupation pairs scored from task ratings")
     if task_table.empty:
         raise DataError("no rated item links to any O*NET task; check the item ids")
-    result = occupation_scores(task_table, weights=weights, importance=importance)
-    notes.extend(result.attrs.get("notes", []))
+    weighted = weighted_occupation_scores(task_table, weights=weights, importance=importance)
+    result = weighted.table
+    notes.extend(weighted.notes)
     title_map = (
         occupations.astype({"onetsoc_code": str}).set_index("onetsoc_code")["title"]
         if occupations is not None
@@ -262,8 +287,7 @@ def occupation_index(
         columns.append("score")
     result = result[columns]
     notes.append(f"{len(result)} occupations, task weights: {weights}")
-    result.attrs["notes"] = notes
-    return result
+    return NotedTable(result, tuple(notes))
 
 
 #: The O*NET 29.3 summary that stands in for Task Ratings (see docs/data.md).
@@ -365,7 +389,21 @@ def occupation_index_from_files(
     weights: TaskWeighting = "core2",
     importance_path: Path | None = None,
 ) -> pd.DataFrame:
-    """:func:`occupation_index` on files: a ratings/score table and an O*NET release.
+    """The table of :func:`build_occupation_index_from_files` (without its notes)."""
+    return build_occupation_index_from_files(
+        ratings_path, onet_source, rater=rater, weights=weights, importance_path=importance_path
+    ).table
+
+
+def build_occupation_index_from_files(
+    ratings_path: Path,
+    onet_source: Path,
+    *,
+    rater: str | list[str] | None = None,
+    weights: TaskWeighting = "core2",
+    importance_path: Path | None = None,
+) -> NotedTable:
+    """:func:`build_occupation_index` on files: a ratings/score table and an O*NET release.
 
     For ``weights="importance"`` without ``importance_path`` the task ratings are looked up with
     :func:`default_importance_path`.
@@ -382,7 +420,7 @@ def occupation_index_from_files(
                 "`dwa-rater data fetch onet` gets the release with Task Ratings)"
             )
         importance = load_task_importance(path)
-    return occupation_index(
+    return build_occupation_index(
         ratings,
         onet.tasks,
         onet.task_dwas,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -367,12 +368,20 @@ def _lenient(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
     return values.map(safe)
 
 
-def adapt_51job_sample(path: Path | str, occupation_category: str = "大数据") -> pd.DataFrame:
+@dataclass(frozen=True)
+class AdaptedPostings:
+    """A sample scrape in the postings schema, and how many of its rows were dropped."""
+
+    postings: pd.DataFrame
+    dropped: int
+
+
+def adapt_51job_sample(path: Path | str, occupation_category: str = "大数据") -> AdaptedPostings:
     """The 51job "大数据" sample (see ``docs/data.md``, job postings) in the postings schema.
 
     Best effort: salary parsed by :func:`parse_salary`; unrecognised education or experience
-    becomes empty; no applicants or skills; rows without a city or date are dropped (their count
-    is in ``attrs["dropped"]``); ``source_line`` is the row's line in the file. For demos and
+    becomes empty; no applicants or skills; rows without a city or date are dropped (and
+    counted); ``source_line`` is the row's line in the file. For demos and
     parser tests only.
     """
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -399,7 +408,7 @@ def adapt_51job_sample(path: Path | str, occupation_category: str = "大数据")
 
 def adapt_zhilian_sample(
     path: Path | str, occupation_category: str = "数据分析", date: str = "2019-04-15"
-) -> pd.DataFrame:
+) -> AdaptedPostings:
     """The Zhaopin "数据分析" sample (see ``docs/data.md``, job postings) in the postings schema.
 
     The file has no posting date (it was scraped in April 2019), so every row gets ``date``;
@@ -431,23 +440,22 @@ def adapt_zhilian_sample(
     return _keep_complete(frame, Path(path).name)
 
 
-def _keep_complete(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Drop rows missing a required value (counted in ``attrs["dropped"]``), then validate."""
+def _keep_complete(frame: pd.DataFrame, source: str) -> AdaptedPostings:
+    """Drop rows missing a required value (and count them), then validate."""
     complete = ~pd.concat([_is_empty(frame[c]) for c in NON_EMPTY_COLUMNS], axis=1).any(axis=1)
     dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
     complete &= dates.notna()
     out = validate_postings(frame[complete], source=source)
-    out.attrs["dropped"] = int((~complete).sum())
-    return out
+    return AdaptedPostings(out, int((~complete).sum()))
 
 
-SAMPLE_ADAPTERS: Mapping[str, Callable[[Path], pd.DataFrame]] = {
+SAMPLE_ADAPTERS: Mapping[str, Callable[[Path], AdaptedPostings]] = {
     "51job_bigdata_2019_sample.csv": adapt_51job_sample,
     "zhilian_data_analysis_2019_sample.csv": adapt_zhilian_sample,
 }
 
 
-def adapt_sample(path: Path | str) -> pd.DataFrame:
+def adapt_sample(path: Path | str) -> AdaptedPostings:
     """Convert one of the known sample files (chosen by file name) to the postings schema."""
     path = Path(path)
     adapter = SAMPLE_ADAPTERS.get(path.name)
@@ -460,8 +468,8 @@ def adapt_sample(path: Path | str) -> pd.DataFrame:
     return adapter(path)
 
 
-def convert_sample(path: Path | str, out: Path | str) -> pd.DataFrame:
+def convert_sample(path: Path | str, out: Path | str) -> AdaptedPostings:
     """:func:`adapt_sample` then :func:`write_postings`; returns the converted postings."""
-    frame = adapt_sample(path)
-    write_postings(frame, out)
-    return frame
+    adapted = adapt_sample(path)
+    write_postings(adapted.postings, out)
+    return adapted

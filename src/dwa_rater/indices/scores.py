@@ -13,8 +13,8 @@ Codings of the exposure rubric (Eloundou, Manning, Mishkin & Rock 2023, "GPTs ar
 on a 0-1 scale.
 
 Averaging is in two stages: first over the samples of one rater, then over raters, so a rater
-with more samples does not weigh more. Notes about what was averaged are returned in
-``frame.attrs["notes"]`` (a list of one-line strings) for the CLI to print.
+with more samples does not weigh more. :func:`score_items` also returns one-line notes about what
+was averaged (a :class:`~dwa_rater.schemas.NotedTable`); :func:`dwa_scores` returns the table.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 
 from dwa_rater.errors import DataError
 from dwa_rater.prompts import exposure_scale
+from dwa_rater.schemas import NotedTable
 from dwa_rater.store import ok_ratings, read_ratings
 
 #: Label -> value, per coding (Eloundou et al. 2023). Columns of the score table, in this order.
@@ -140,6 +141,15 @@ def dwa_scores(
     rater: str | Sequence[str] | None = None,
     coding: Mapping[str, Mapping[str, float]] = EXPOSURE_CODINGS,
 ) -> pd.DataFrame:
+    """The table of :func:`score_items` (without its notes)."""
+    return score_items(frame, rater, coding).table
+
+
+def score_items(
+    frame: pd.DataFrame,
+    rater: str | Sequence[str] | None = None,
+    coding: Mapping[str, Mapping[str, float]] = EXPOSURE_CODINGS,
+) -> NotedTable:
     """One row per item: item_id, the coded means (alpha, beta, gamma), score, n.
 
     ``frame`` is an exported score table (detected by :func:`is_score_table`) or a long ratings
@@ -173,8 +183,7 @@ def dwa_scores(
         n_values = table[n_column] if n_column else pd.Series(pd.NA, index=table.index)
         out["n"] = pd.to_numeric(n_values, errors="coerce").astype("Int64").to_numpy()
         notes.append(f"score table: {len(out)} items used as exported")
-        out.attrs["notes"] = notes
-        return out
+        return NotedTable(out, tuple(notes))
 
     if "label" not in frame.columns and "score" not in frame.columns:
         raise DataError("ratings table has neither a 'label' nor a 'score' column")
@@ -202,5 +211,4 @@ def dwa_scores(
     samples = coded.groupby(["item_id", "rater"]).size()
     if (samples > 1).any():
         notes.append(f"averaged up to {int(samples.max())} samples per item and rater")
-    out.attrs["notes"] = notes
-    return out.reset_index(drop=True)
+    return NotedTable(out.reset_index(drop=True), tuple(notes))

@@ -28,7 +28,7 @@ from dwa_rater.review.pseudonyms import PseudonymKey
 from dwa_rater.review.studio.connection import StudioConnection, _calls, connect
 from dwa_rater.review.studio.exports import _annotator_pseudonyms
 from dwa_rater.review.studio.projects import _find_project
-from dwa_rater.review.studio.push import IMPORT_CHUNK, existing_external_ids
+from dwa_rater.review.studio.push import IMPORT_CHUNK, existing_external_ids, import_in_chunks
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -140,16 +140,7 @@ def push_crosswalk(
     project, created = _ensure(client, connection, title, top_k, overlap)
     present = {} if created else existing_external_ids(client, connection, project.id)
     missing = [t for t in tasks if t["data"]["ext_id"] not in present]
-    imported = 0
-    for start in range(0, len(missing), chunk_size):
-        chunk = missing[start : start + chunk_size]
-        with _calls(connection, f"importing categories {start + 1}-{start + len(chunk)}"):
-            answer = client.projects.import_tasks(
-                project.id,
-                request=chunk,  # type: ignore[arg-type]
-                return_task_ids=True,
-            )
-        imported += int(answer.task_count or 0)
+    imported = import_in_chunks(client, connection, project.id, missing, chunk_size, "categories")
     return CrosswalkPushReport(project, created, imported, len(tasks) - len(missing))
 
 

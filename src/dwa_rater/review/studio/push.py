@@ -125,6 +125,29 @@ def existing_external_ids(
     return {k: v[0] for k, v in existing_tasks(client, connection, project_id).items()}
 
 
+def import_in_chunks(
+    client: LabelStudio,
+    connection: StudioConnection,
+    project_id: int,
+    tasks: Sequence[dict[str, Any]],
+    chunk_size: int = IMPORT_CHUNK,
+    what: str = "tasks",
+) -> int:
+    """Import ``tasks`` (their ``data``) in chunks; returns how many the server took. A failing
+    chunk raises, and the chunks before it stay imported."""
+    imported = 0
+    for start in range(0, len(tasks), chunk_size):
+        chunk = [{"data": t["data"]} for t in tasks[start : start + chunk_size]]
+        with _calls(connection, f"importing {what} {start + 1}-{start + len(chunk)}"):
+            answer = client.projects.import_tasks(
+                project_id,
+                request=chunk,  # type: ignore[arg-type]
+                return_task_ids=True,
+            )
+        imported += int(answer.task_count or 0)
+    return imported
+
+
 def push_tasks(
     connection: StudioConnection,
     title: str,
@@ -165,16 +188,7 @@ def push_tasks(
         with _calls(connection, f"updating task {task_id} ({ext_id})"):
             client.tasks.update(str(task_id), data=revised_data(old, task["data"], changed, now))
         updates.append(TaskUpdate(ext_id, task_id, changed))
-    imported = 0
-    for start in range(0, len(missing), chunk_size):
-        chunk = [{"data": t["data"]} for t in missing[start : start + chunk_size]]
-        with _calls(connection, f"importing tasks {start + 1}-{start + len(chunk)}"):
-            answer = client.projects.import_tasks(
-                project.id,
-                request=chunk,  # type: ignore[arg-type]
-                return_task_ids=True,
-            )
-        imported += int(answer.task_count or 0)
+    imported = import_in_chunks(client, connection, project.id, missing, chunk_size)
     return PushReport(
         project=project,
         created_project=created,

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from dwa_rater.agreement import assess_agreement, build_scale
 from dwa_rater.api import calibrate
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
+from dwa_rater.calibration.scale import scale_for_ratings
 from dwa_rater.cli.main import app
 from dwa_rater.config import RaterSpec
 from dwa_rater.errors import DataError, PromptError
@@ -251,3 +252,22 @@ def test_raters_with_rubrics_of_different_labels_are_not_calibrated_together(
     same.loc[is_y, "prompt_name"] = "exposure-anchored"
     result = calibrate(same, prompts_dir=levels_prompts, bootstrap=0)
     assert list(result.scores.columns[:5]) == ["item_id", "label", "p_E0", "p_E1", "p_E2"]
+
+
+def test_the_scale_is_read_from_the_rubrics_the_llm_raters_name(levels_prompts: Path) -> None:
+    rows = pd.DataFrame(
+        {
+            "item_id": ["a", "a", "a", "a", "a"],
+            "rater": ["x", "ref", "ilo", "annotator", "human"],
+            "label": ["some", "E1", None, "E0", "E2"],
+            "prompt_name": ["levels", "reference-vote", "ilo", "exposure-review", "exposure"],
+            "prompt_version": ["v1", "v1", "v1", "blind", "v1"],
+        }
+    )
+    # Unknown rubrics, score-only rubrics and the human's rows say nothing about the scale.
+    found = scale_for_ratings(rows, prompts_dir=levels_prompts, human="human")
+    assert found.labels == ("none", "all", "some")
+    assert scale_for_ratings(rows.iloc[1:4], prompts_dir=levels_prompts) is exposure_scale()
+    assert scale_for_ratings(rows, rubric="exposure@v1").labels == ("E0", "E1", "E2")
+    with pytest.raises(DataError, match="different label scales"):
+        scale_for_ratings(rows, prompts_dir=levels_prompts)  # the human's exposure@v1 counts

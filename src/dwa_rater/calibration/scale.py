@@ -21,8 +21,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from dwa_rater.errors import DataError, PromptError
-from dwa_rater.prompts import DEFAULT_PROMPTS_DIR, exposure_scale, load_prompt, scale_of
+from dwa_rater.errors import DataError
+from dwa_rater.prompts import (
+    DEFAULT_PROMPTS_DIR,
+    exposure_scale,
+    load_prompt,
+    prompt_folders,
+    scale_of,
+)
 from dwa_rater.rubric import RubricScale, parse_scale
 
 FloatArray = NDArray[np.float64]
@@ -151,15 +157,18 @@ def scale_for_ratings(
     pairs = pd.DataFrame(
         {"name": rows["prompt_name"].astype(str), "version": versions, "rater": rows["rater"]}
     ).drop_duplicates()
+    known = set(prompt_folders(prompts_dir))
+    known_names = {name for name, _ in known}
     found: list[tuple[str, str, RubricScale]] = []
     for (name, version), group in pairs.groupby(["name", "version"], dropna=False, sort=True):
         version_text = None if pd.isna(version) or not str(version) else str(version)
-        try:
-            scale = load_prompt(str(name), version_text, prompts_dir).scale
-        except PromptError:
+        if (str(name), version_text) not in known and not (
+            version_text is None and name in known_names
+        ):
             continue  # not a rubric of this prompts folder: its rows say nothing about the scale
+        scale = load_prompt(str(name), version_text, prompts_dir).scale
         if scale is None:
-            continue
+            continue  # a rubric that returns a score only
         spec = f"{name}@{version_text}" if version_text else str(name)
         raters = ", ".join(sorted(str(r) for r in group["rater"].dropna().unique()))
         found.append((spec, raters, scale))

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from dwa_rater.agreement import assess_agreement, build_scale
 from dwa_rater.api import calibrate
-from dwa_rater.calibration import CalibrationOptions, calibrate_files
-from dwa_rater.calibration.scale import scale_for_ratings
+from dwa_rater.calibration import SCORE_COLUMNS, CalibrationOptions, calibrate_files
+from dwa_rater.calibration.scale import scale_for_ratings, score_columns
 from dwa_rater.cli.main import app
 from dwa_rater.config import RaterSpec
 from dwa_rater.errors import DataError, PromptError
@@ -79,6 +79,7 @@ def test_exposure_scale_comes_from_its_manifest() -> None:
     assert scale.coding("alpha")["E2"] == 0.0 and scale.coding("gamma")["E2"] == 1.0
     assert set(scale.definitions) == {"E0", "E1", "E2"}
     assert load_prompt("exposure").output.labels == ("E0", "E1", "E2")
+    assert score_columns(scale) == SCORE_COLUMNS  # the table scripts read, unchanged
 
 
 @pytest.mark.parametrize(

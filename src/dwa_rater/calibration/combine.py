@@ -74,7 +74,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 #: Columns of the calibrated score table of the exposure rubric, in order (another rubric's:
-#: :func:`.scale.score_columns`).
+#: :func:`.scale.score_columns`). Written out because scripts rely on them: a test pins
+#: ``score_columns(exposure_scale())`` to this.
 SCORE_COLUMNS: tuple[str, ...] = (
     "item_id",
     "label",

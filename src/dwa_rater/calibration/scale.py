@@ -87,18 +87,17 @@ def probability_columns(scale: RubricScale) -> tuple[str, ...]:
 
 
 def score_columns(scale: RubricScale) -> tuple[str, ...]:
-    """Columns of the calibrated score table for this scale, in order."""
-    return (
-        "item_id",
-        "label",
-        *probability_columns(scale),
-        *scale.codings,
-        "score",
-        "source",
-        "n_raters",
-        "ci_low",
-        "ci_high",
-    )
+    """Columns of the calibrated score table for this scale, in order; DataError when a coding
+    is named like another column (``score``, ``p_<label>``, ...)."""
+    fixed = ("item_id", "label", *probability_columns(scale))
+    rest = ("score", "source", "n_raters", "ci_low", "ci_high")
+    clash = sorted(set(scale.codings) & {*fixed, *rest})
+    if clash:
+        raise DataError(
+            f"the rubric's coding {clash[0]!r} has the name of a score table column; "
+            "rename the coding in its manifest"
+        )
+    return (*fixed, *scale.codings, *rest)
 
 
 def feature_names(scale: RubricScale) -> tuple[str, ...]:

@@ -17,8 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "dwa_rater"
 #: layer and the layers below; a new top-level module or package must be placed here.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__init__", "errors", "paths", "schemas", "embedded_model", "provenance", "rubric",
-     "cache", "store", "resources", "prompts", "providers", "config", "catalog", "embedding",
-     "data"),
+     "cache", "store", "resources", "prompts", "providers", "config", "catalog", "items",
+     "embedding", "data"),
     ("llm",),
     ("rating", "runs", "batch_api", "testing", "reference"),
     ("agreement", "calibration", "review", "export", "inference", "benchmark"),

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from dwa_rater.config import RaterSpec, default_rater, load_raters
+from dwa_rater.config import (
+    AD_HOC_CONCURRENCY,
+    RaterSpec,
+    default_rater,
+    load_raters,
+    raters_for_run,
+)
 from dwa_rater.errors import ConfigError
 
 
@@ -76,3 +82,19 @@ def test_default_rater_is_embedded_exposure() -> None:
 def test_endpoint_identity_never_holds_the_key() -> None:
     spec = RaterSpec(name="x", base_url="http://127.0.0.1:8000/v1/", api_key_env="K")
     assert spec.endpoint_identity == "http://127.0.0.1:8000/v1"
+
+
+def test_a_run_gets_a_files_raters_or_one_ad_hoc_rater(tmp_path: Path) -> None:
+    assert raters_for_run(None, {"model": None}) == [default_rater()]
+    (remote,) = raters_for_run(
+        None, {"base_url": "http://127.0.0.1:9/v1", "model": "m", "rubric": "ilo@v1"}
+    )
+    assert remote.name == "m-ilo@v1" and remote.concurrency == AD_HOC_CONCURRENCY
+    (named,) = raters_for_run(
+        None, {"base_url": "http://127.0.0.1:9/v1", "model": "m", "name": "x", "concurrency": 2}
+    )
+    assert (named.name, named.concurrency) == ("x", 2)
+    path = write(tmp_path, '[[raters]]\nname = "a"\nbase_url = "http://h/v1"\nmodel = "m"\n')
+    assert [r.name for r in raters_for_run(path, {"model": None})] == ["a"]
+    with pytest.raises(ConfigError, match="not both"):
+        raters_for_run(path, {"model": "m"})

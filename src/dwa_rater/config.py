@@ -254,6 +254,31 @@ def default_rater(**overrides: Any) -> RaterSpec:
     return _build_spec(values, "command line")
 
 
+#: Requests in flight for an ad-hoc remote rater that names no concurrency.
+AD_HOC_CONCURRENCY = 4
+
+
+def raters_for_run(raters_file: Path | None, ad_hoc: Mapping[str, Any]) -> list[RaterSpec]:
+    """The raters of a run: those of a TOML file, or one ad-hoc rater from ``ad_hoc`` settings
+    (the raters-file keys; None values count as not given), by default the embedded model.
+
+    An ad-hoc remote rater (a ``base_url``, or a provider other than ``embedded``) is named
+    ``<model>-<rubric>`` unless named, and sends :data:`AD_HOC_CONCURRENCY` requests at a time
+    unless told otherwise. Giving both a file and ad-hoc settings is a :class:`ConfigError`.
+    """
+    given = {k: v for k, v in ad_hoc.items() if v is not None}
+    if raters_file is not None:
+        if given:
+            raise ConfigError("give either --raters FILE or ad-hoc rater options, not both")
+        return load_raters(raters_file)
+    remote = "base_url" in given or given.get("provider") not in (None, "embedded")
+    if remote and "name" not in given:
+        given["name"] = f"{given.get('model', 'model')}-{given.get('rubric', 'exposure')}"
+    if remote:
+        given.setdefault("concurrency", AD_HOC_CONCURRENCY)
+    return [default_rater(**given)]
+
+
 def _build_spec(values: Mapping[str, Any], where: str) -> RaterSpec:
     try:
         return RaterSpec(**values)

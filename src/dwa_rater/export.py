@@ -33,6 +33,11 @@ p_E2            float    probability of E2 (exposure with extra software)
 source          string   human (adjudicated label), calibrated (fitted mapping) or raw (no mapping)
 n_raters        int      LLM raters with a usable label for the item (the human not counted)
 ==============  =======  ==========================================================================
+
+That is the table of the exposure rubric. A score table calibrated on another rubric's scale
+(recorded as ``scale`` in the calibration manifest) exports one column per coding of that scale
+in place of alpha/beta/gamma, ``score`` on its default coding, and one ``p_<label>`` per label
+(:func:`export_schema`).
 """
 
 from __future__ import annotations
@@ -45,7 +50,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dwa_rater.calibration.combine import SCORE_COLUMNS
+from dwa_rater.calibration.scale import (
+    describe,
+    is_default,
+    or_default,
+    probability_columns,
+    scale_from_description,
+    score_columns,
+)
 from dwa_rater.errors import DataError
 from dwa_rater.provenance import (
     file_sha256,
@@ -54,6 +66,7 @@ from dwa_rater.provenance import (
     write_json_atomic,
     write_table_atomic,
 )
+from dwa_rater.rubric import RubricScale
 
 #: Columns of the exported table, in order, with their type and meaning (see module doc).
 EXPORT_SCHEMA: tuple[tuple[str, str, str], ...] = (
@@ -76,6 +89,38 @@ EXPORT_SCHEMA: tuple[tuple[str, str, str], ...] = (
 #: Column names of the exported table, in order.
 EXPORT_COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in EXPORT_SCHEMA)
 
+
+def export_schema(scale: RubricScale | None = None) -> tuple[tuple[str, str, str], ...]:
+    """The exported columns (name, type, meaning) for a rubric's scale: :data:`EXPORT_SCHEMA`
+    for the exposure rubric (or None); for another, its codings and ``p_<label>`` columns."""
+    scale = or_default(scale)
+    if is_default(scale):
+        return EXPORT_SCHEMA
+    codings = tuple(
+        (
+            name,
+            "float",
+            "expected code with "
+            + ", ".join(f"{label} = {codes[label]:g}" for label in scale.order)
+            + " (sum of p_<label> x code)",
+        )
+        for name, codes in scale.codings.items()
+    )
+    probabilities = tuple(
+        (column, "float", f"probability of {label} ({scale.name_of(label)})")
+        for label, column in zip(scale.labels, probability_columns(scale), strict=True)
+    )
+    return (
+        EXPORT_SCHEMA[:2]
+        + codings
+        + (("score", "float", f"0-1 score on the {scale.default_coding} coding"),)
+        + EXPORT_SCHEMA[6:8]
+        + (("label", "string", f"most probable class: {', '.join(scale.labels)}"),)
+        + probabilities
+        + EXPORT_SCHEMA[12:]
+    )
+
+
 #: O*NET DWA IDs look like 4.A.1.a.1.I01.D01.
 DWA_ID_PATTERN = re.compile(r"^4\.A\.[0-9A-Za-z.]+\.D\d+$")
 
@@ -91,8 +136,9 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_scores(path: Path) -> pd.DataFrame:
-    """Read a calibrated score table (CSV or Parquet) and check it."""
+def read_scores(path: Path, scale: RubricScale | None = None) -> pd.DataFrame:
+    """Read a calibrated score table (CSV or Parquet) and check it against the columns of
+    ``scale`` (None: the exposure rubric's)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: score table not found")
@@ -103,7 +149,7 @@ def read_scores(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype={"item_id": str, "label": str, "source": str})
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot read score table ({exc})") from exc
-    missing = [c for c in SCORE_COLUMNS if c not in frame.columns]
+    missing = [c for c in score_columns(or_default(scale)) if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: not a calibrated score table, lacks {', '.join(missing)}")
     frame["item_id"] = frame["item_id"].astype(str)
@@ -113,7 +159,7 @@ def read_scores(path: Path) -> pd.DataFrame:
     bad_source = ~frame["source"].isin(_SOURCES)
     if bad_source.any():
         raise DataError(f"{path}: unknown source {frame['source'][bad_source].iloc[0]!r}")
-    total = frame[["p_E0", "p_E1", "p_E2"]].sum(axis=1)
+    total = frame[list(probability_columns(or_default(scale)))].sum(axis=1)
     off = (total - 1.0).abs() > 1e-6
     if off.any():
         raise DataError(
@@ -123,8 +169,11 @@ def read_scores(path: Path) -> pd.DataFrame:
     return frame
 
 
-def export_table(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The exported table (:data:`EXPORT_COLUMNS`) from a score table, and warnings."""
+def export_table(
+    scores: pd.DataFrame, scale: RubricScale | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The exported table (:data:`EXPORT_COLUMNS`, or :func:`export_schema`'s columns for
+    another rubric's ``scale``) from a score table, and warnings."""
     table = scores.copy()
     is_dwa = table["item_id"].str.match(DWA_ID_PATTERN)
     table["dwa_id"] = table["item_id"].where(is_dwa, None)
@@ -137,17 +186,19 @@ def export_table(scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         )
     table["n_raters"] = table["n_raters"].astype(np.int64)
     table = table.sort_values("item_id", kind="stable").reset_index(drop=True)
-    return table[list(EXPORT_COLUMNS)], notes
+    return table[[name for name, _, _ in export_schema(scale)]], notes
 
 
 def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
     """Write ``dwa_scores.csv``, ``dwa_scores.parquet`` and ``provenance.json`` into ``out_dir``.
 
-    Needs the ``<SCORES>.manifest.json`` that ``calibrate`` wrote (it lists the upstream runs).
+    Needs the ``<SCORES>.manifest.json`` that ``calibrate`` wrote (it lists the upstream runs,
+    and the rubric's scale when it is not the exposure rubric's).
     """
     scores_path = Path(scores_path)
-    scores = read_scores(scores_path)
     manifest_path = manifest_path_for(scores_path)
+    scale = _recorded_scale(manifest_path)
+    scores = read_scores(scores_path, scale)
     if not manifest_path.is_file():
         raise DataError(
             f"{manifest_path} not found: export needs the manifest `dwa-rater calibrate` writes "
@@ -157,7 +208,8 @@ def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{manifest_path}: unreadable manifest ({exc})") from exc
-    table, warnings = export_table(scores)
+    table, warnings = export_table(scores, scale)
+    schema = export_schema(scale)
     sha = file_sha256(scores_path)
     recorded = (manifest.get("scores") or {}).get("sha256")
     if recorded and recorded != sha:
@@ -178,7 +230,7 @@ def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
             "parquet": {"path": parquet_path.name, "sha256": file_sha256(parquet_path)},
         },
         "schema": [
-            {"name": name, "type": kind, "description": text} for name, kind, text in EXPORT_SCHEMA
+            {"name": name, "type": kind, "description": text} for name, kind, text in schema
         ],
         "scores": {"path": str(scores_path.resolve()), "sha256": sha},
         "calibration": {
@@ -199,9 +251,21 @@ def export_scores(scores_path: Path, out_dir: Path) -> ExportResult:
                 "warnings",
             )
         },
+        **({} if scale is None else {"scale": describe(scale)}),
         "inputs": manifest.get("inputs", []),
         "upstream_runs": manifest.get("provenance", {}),
         "warnings": warnings,
     }
     write_json_atomic(provenance_path, provenance)
     return ExportResult(csv_path, parquet_path, provenance_path, len(table), warnings)
+
+
+def _recorded_scale(manifest_path: Path) -> RubricScale | None:
+    """The scale a calibration manifest recorded (None: the exposure rubric's, or no manifest)."""
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None  # export_scores reports a missing or unreadable manifest itself
+    if not isinstance(manifest, dict):
+        return None
+    return scale_from_description(manifest.get("scale"))

@@ -28,6 +28,7 @@ import pandas as pd
 from dwa_rater.agreement import AgreementResult, BootstrapSpec, LabelScale, assess_agreement
 from dwa_rater.calibration import CalibrationOptions, CalibrationResult, calibrate_ratings
 from dwa_rater.errors import ConfigError
+from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
 from dwa_rater.store import read_many_ratings
 
 #: A ratings table, a ratings file, or several of either (concatenated).
@@ -108,6 +109,8 @@ def calibrate(
     use_calibration: Literal["auto", "always", "never"] = "auto",
     bootstrap: int = 200,
     confidence: float = 0.95,
+    rubric: str | None = None,
+    prompts_dir: str | os.PathLike[str] | None = None,
 ) -> CalibrationResult:
     """One calibrated score per activity from LLM raters and human labels (``dwa-rater calibrate``).
 
@@ -115,7 +118,10 @@ def calibrate(
     ``human`` labels, a cross-validated mapping (multinomial logistic / isotonic regression)
     calibrates the result, and human labels are final for the items they cover.
     ``require_human=False`` turns a missing human rater into a warning. ``groups`` (group,
-    item_id, weight) adds an occupation-level evaluation. Returns the score table
+    item_id, weight) adds an occupation-level evaluation. The labels and codings are those of
+    the rubric the LLM raters' rows name (``prompt_name``/``prompt_version``, looked up in
+    ``prompts_dir`` on top of the shipped rubrics), or of ``rubric`` (``name[@version]``) when
+    given: one ``p_<label>`` column per label and one column per coding. Returns the score table
     (``result.scores``), the evaluation, warnings and notes. Example::
 
         >>> result = calibrate(["out/panel.csv", "annotations/p/ratings.csv"])  # doctest: +SKIP
@@ -130,4 +136,10 @@ def calibrate(
         bootstrap=bootstrap,
         confidence=confidence,
     )
-    return calibrate_ratings(as_ratings(ratings), options, groups)
+    return calibrate_ratings(
+        as_ratings(ratings),
+        options,
+        groups,
+        rubric=rubric,
+        prompts_dir=DEFAULT_PROMPTS_DIR if prompts_dir is None else Path(prompts_dir),
+    )

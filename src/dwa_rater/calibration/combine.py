@@ -3,7 +3,8 @@
 Steps (:func:`calibrate_ratings`):
 
 1. Check the inputs: the human rater exists (else the raters present are listed), every label
-   is on the E0/E1/E2 scale, every numeric score is in 0-1, every item has a usable rating (an
+   is on the rubric's scale (:mod:`.scale`: named, or read from the ratings' rubrics; E0/E1/E2
+   by default), every numeric score is in 0-1, every item has a usable rating (an
    ``ok`` row with a label, from an LLM rater or the human).
 2. Latent class: a Dawid-Skene model (:mod:`.latent_class`) over the LLM raters; samples of one
    rater are repeated observations of that rater. The human labels never enter it.
@@ -15,7 +16,9 @@ Steps (:func:`calibrate_ratings`):
    the human beta code gives the calibrated ``score``.
 5. Output: one row per item of the inputs (:data:`SCORE_COLUMNS`). Human labels are final.
 
-Output columns:
+Output columns, for the exposure rubric (another rubric's scale gives one ``p_<label>`` per
+label and one column per coding, and ``score`` is on its default coding;
+:func:`.scale.score_columns`):
 
 - ``label``: the most probable class (first of E0, E1, E2 on a tie);
 - ``p_E0``, ``p_E1``, ``p_E2``: class probabilities, summing to 1;
@@ -56,7 +59,6 @@ from dwa_rater.calibration.latent_class import LatentClassFit
 from dwa_rater.calibration.mapping import (
     C_GRID,
     FEATURE_NAMES,
-    LABELS,
     ProbabilityMapping,
     RaterEvidence,
     ScoreMapping,
@@ -64,12 +66,16 @@ from dwa_rater.calibration.mapping import (
     TrainingSet,
 )
 from dwa_rater.calibration.neighbours import NeighbourEvidence
+from dwa_rater.calibration.scale import default_scale, describe, is_default, or_default
 from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.rubric import RubricScale
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: Columns of the calibrated score table, in order.
+#: Columns of the calibrated score table of the exposure rubric, in order (another rubric's:
+#: :func:`.scale.score_columns`). Written out because scripts rely on them: a test pins
+#: ``score_columns(exposure_scale())`` to this.
 SCORE_COLUMNS: tuple[str, ...] = (
     "item_id",
     "label",
@@ -146,7 +152,8 @@ class CalibrationOptions:
 
 @dataclass
 class CalibrationResult:
-    """Everything :func:`calibrate_ratings` decided and computed (see :meth:`summary`)."""
+    """Everything :func:`calibrate_ratings` decided and computed (see :meth:`summary`);
+    ``scale`` is the rubric's scale the classes and columns follow."""
 
     scores: pd.DataFrame
     method: CalibrationMethod
@@ -162,13 +169,16 @@ class CalibrationResult:
     feature_names: tuple[str, ...] = FEATURE_NAMES
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scale: RubricScale = field(default_factory=default_scale)
 
     def source_counts(self) -> dict[str, int]:
         counts = self.scores["source"].value_counts()
         return {s: int(counts.get(s, 0)) for s in ("human", "calibrated", "raw")}
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-ready description of the run (used in the manifest)."""
+        """A JSON-ready description of the run (used in the manifest). A rubric other than the
+        exposure rubric adds its ``scale`` (labels, order, codings, default coding)."""
+        labels = self.scale.labels
         out: dict[str, Any] = {
             "method": self.method,
             "options": asdict(self.options),
@@ -179,19 +189,21 @@ class CalibrationResult:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
+        if not is_default(self.scale):
+            out["scale"] = describe(self.scale)
         if self.latent is not None:
             out["latent_class"] = {
                 "model": "Dawid-Skene (1979), EM from soft majority vote",
                 "n_iterations": self.latent.n_iterations,
                 "converged": self.latent.converged,
                 "log_likelihood_per_item": self.latent.log_likelihood,
-                "priors": dict(zip(LABELS, self.latent.priors.round(6).tolist(), strict=True)),
+                "priors": dict(zip(labels, self.latent.priors.round(6).tolist(), strict=True)),
                 "confusion": {
                     rater: {
                         f"true {t}": dict(
-                            zip(LABELS, self.latent.confusion[r, k].round(6).tolist(), strict=True)
+                            zip(labels, self.latent.confusion[r, k].round(6).tolist(), strict=True)
                         )
-                        for k, t in enumerate(LABELS)
+                        for k, t in enumerate(labels)
                     }
                     for r, rater in enumerate(self.raters)
                 },
@@ -202,7 +214,7 @@ class CalibrationResult:
                 "description": self.training.description,
                 "n_items": len(self.training),
                 "class_counts": dict(
-                    zip(LABELS, self.training.class_counts().tolist(), strict=True)
+                    zip(labels, self.training.class_counts().tolist(), strict=True)
                 ),
             }
         if self.mapping is not None:
@@ -233,22 +245,29 @@ class CalibrationResult:
 # --- input checks -----------------------------------------------------------------------------
 
 
-def normalise_labels(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFrame:
-    """Upper-case, stripped labels and numeric scores; DataError for values off the scale.
+def normalise_labels(
+    frame: pd.DataFrame, source: str = "ratings", *, scale: RubricScale | None = None
+) -> pd.DataFrame:
+    """Labels of the scale as its manifest spells them (matched without regard to case or
+    surrounding spaces) and numeric scores; DataError for values off the scale.
 
-    ``source`` names the input in messages (a file name).
+    ``source`` names the input in messages (a file name); ``scale`` is the rubric's scale
+    (None: the exposure rubric's, E0/E1/E2).
     """
+    names = or_default(scale).labels
+    spelling = {label.upper(): label for label in names}
     out = frame.copy()
     if "score" not in out.columns:
         out["score"] = np.nan
-    labels = out["label"].astype("string").str.strip().str.upper()
-    labels = labels.mask(labels == "", pd.NA)
-    bad = labels.notna() & ~labels.isin(LABELS)
+    upper = out["label"].astype("string").str.strip().str.upper()
+    upper = upper.mask(upper == "", pd.NA)
+    labels = upper.map(spelling, na_action="ignore").astype("string")
+    bad = upper.notna() & labels.isna()
     if bad.any():
         first = out.index[bad.to_numpy()][0]
         raise DataError(
             f"{source}: label {out.loc[first, 'label']!r} is outside the scale "
-            f"{', '.join(LABELS)} (rater {out.loc[first, 'rater']}, "
+            f"{', '.join(names)} (rater {out.loc[first, 'rater']}, "
             f"item {out.loc[first, 'item_id']}; {int(bad.sum())} row(s) in all)"
         )
     out["label"] = labels

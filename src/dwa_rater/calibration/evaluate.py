@@ -4,7 +4,8 @@ Three ways of turning the LLM ratings into class probabilities are compared with
 label on the evaluation items (the :class:`~dwa_rater.calibration.mapping.TrainingSet`):
 
 - ``majority``: raw majority vote, each item's share of votes per class (ties go to the first
-  class in E0, E1, E2 order when a single label is needed);
+  class in the scale's label order, E0, E1, E2 for the exposure rubric, when a single label is
+  needed);
 - ``latent_class``: Dawid-Skene posteriors (unsupervised, so fitted once on all items; the
   human labels never enter it);
 - ``calibrated``: the multinomial logistic mapping, predicted out of fold: the evaluation items
@@ -17,14 +18,15 @@ Two 0-1 scores are compared too: ``raw_score`` (the raters' mean numeric score) 
 Metrics (all weighted by the training weights, i.e. inverse selection probabilities):
 
 - ``kappa``: Cohen's kappa of the most probable class vs the human class; ``kappa_quadratic``
-  with quadratic weights along E0 < E2 < E1 (Cohen 1968), via scikit-learn;
+  with quadratic weights along the scale's order (E0 < E2 < E1; Cohen 1968), via scikit-learn;
 - ``accuracy``: share of items whose most probable class is the human class;
 - ``brier``: multi-class Brier score, ``mean_i sum_k (p_ik - y_ik)^2`` (Brier 1950), 0 best,
   2 worst;
 - ``ece``: expected calibration error of the top-class probability, 10 equal-width bins,
   ``sum_b W_b / W |accuracy_b - confidence_b|`` (Naeini et al. 2015; Guo et al. 2017);
 - ``beta_mae`` / ``beta_bias``: mean absolute / signed difference between the predicted beta
-  (``p_E1 + 0.5 p_E2``, or the score) and the human label's beta code;
+  (``p_E1 + 0.5 p_E2``, or the score) and the human label's beta code; for another rubric the
+  scale's default coding takes beta's place, and its name the columns' (``<coding>_mae``);
 - ``occupation_*``: the same predicted and human betas averaged within each group (occupation)
   with the item -> group weights given (see :func:`occupation_weights`), over the evaluation
   items only; then MAE, signed bias and Pearson correlation across groups.
@@ -42,8 +44,6 @@ from numpy.typing import NDArray
 
 from dwa_rater.calibration.mapping import (
     C_GRID,
-    LABELS,
-    ORDINAL_POSITION,
     RaterEvidence,
     TrainingSet,
     can_fit,
@@ -53,6 +53,8 @@ from dwa_rater.calibration.mapping import (
     fit_score_mapping,
     stratified_folds,
 )
+from dwa_rater.calibration.scale import codes, or_default, ordinal_positions
+from dwa_rater.rubric import RubricScale
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -73,6 +75,17 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
     "occupation_bias",
     "occupation_pearson",
 )
+
+
+def evaluation_columns(scale: RubricScale | None = None) -> tuple[str, ...]:
+    """Columns of the evaluation table for a scale: ``beta_mae``/``beta_bias`` are named after
+    the scale's default coding (unchanged for the exposure rubric)."""
+    coding = or_default(scale).default_coding
+    return tuple(
+        f"{coding}_{c.removeprefix('beta_')}" if c.startswith("beta_") else c
+        for c in EVALUATION_COLUMNS
+    )
+
 
 #: Probability methods, then score methods, in table order.
 PROBABILITY_METHODS: tuple[str, ...] = ("majority", "latent_class", "calibrated")
@@ -143,59 +156,79 @@ def expected_calibration_error(
     return float(np.sum(table["weight"] * (table["accuracy"] - table["confidence"]).abs()) / total)
 
 
-def _kappa(truth: IntArray, predicted: IntArray, weights: FloatArray, kind: str | None) -> float:
+def _kappa(
+    truth: IntArray, predicted: IntArray, weights: FloatArray, kind: str | None, n_classes: int
+) -> float:
     from sklearn.metrics import cohen_kappa_score
 
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore")
         value = cohen_kappa_score(
-            truth, predicted, labels=[0, 1, 2], weights=kind, sample_weight=weights
+            truth, predicted, labels=list(range(n_classes)), weights=kind, sample_weight=weights
         )
     return float(value) if np.isfinite(value) else float("nan")
 
 
 def classification_metrics(
-    probabilities: FloatArray, labels: IntArray, weights: FloatArray | None = None
+    probabilities: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None = None,
+    *,
+    scale: RubricScale | None = None,
 ) -> dict[str, float]:
-    """kappa, kappa_quadratic, accuracy, brier, ece, beta_mae, beta_bias of one method."""
+    """kappa, kappa_quadratic, accuracy, brier, ece, beta_mae, beta_bias of one method (the
+    last two named after the scale's default coding)."""
+    scale = or_default(scale)
+    position = ordinal_positions(scale)
+    n_classes = len(scale.labels)
     w = _weights(len(labels), weights)
     predicted = probabilities.argmax(axis=1)
     return {
         "n": float(len(labels)),
-        "kappa": _kappa(labels, predicted, w, None),
-        "kappa_quadratic": _kappa(
-            ORDINAL_POSITION[labels], ORDINAL_POSITION[predicted], w, "quadratic"
-        ),
+        "kappa": _kappa(labels, predicted, w, None, n_classes),
+        "kappa_quadratic": _kappa(position[labels], position[predicted], w, "quadratic", n_classes),
         "accuracy": float(np.sum(w * (predicted == labels)) / w.sum()),
         "brier": brier_score(probabilities, labels, w),
         "ece": expected_calibration_error(probabilities, labels, w),
-        **score_metrics(coded(probabilities, "beta"), labels, w),
+        **score_metrics(coded(probabilities, scale=scale), labels, w, scale=scale),
     }
 
 
 def score_metrics(
-    scores: FloatArray, labels: IntArray, weights: FloatArray | None = None
+    scores: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None = None,
+    *,
+    scale: RubricScale | None = None,
 ) -> dict[str, float]:
-    """beta_mae and beta_bias of 0-1 scores against the human labels' beta codes."""
+    """beta_mae and beta_bias of 0-1 scores against the human labels' beta codes (for another
+    rubric: ``<coding>_mae`` and ``<coding>_bias`` under its default coding)."""
+    scale = or_default(scale)
     w = _weights(len(labels), weights)
-    difference = scores - coded(np.eye(len(LABELS))[labels], "beta")
+    difference = scores - codes(scale)[labels]
+    coding = scale.default_coding
     return {
-        "beta_mae": float(np.sum(w * np.abs(difference)) / w.sum()),
-        "beta_bias": float(np.sum(w * difference) / w.sum()),
+        f"{coding}_mae": float(np.sum(w * np.abs(difference)) / w.sum()),
+        f"{coding}_bias": float(np.sum(w * difference) / w.sum()),
     }
 
 
 def weighted_confusion(
-    probabilities: FloatArray, labels: IntArray, weights: FloatArray | None = None
+    probabilities: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None = None,
+    *,
+    scale: RubricScale | None = None,
 ) -> pd.DataFrame:
     """Human class (rows) x most probable class (columns), summed weights."""
+    names = or_default(scale).labels
     w = _weights(len(labels), weights)
-    table = np.zeros((len(LABELS), len(LABELS)))
+    table = np.zeros((len(names), len(names)))
     np.add.at(table, (labels, probabilities.argmax(axis=1)), w)
     return pd.DataFrame(
         table,
-        index=pd.Index([f"human {x}" for x in LABELS], name="human"),
-        columns=[f"predicted {x}" for x in LABELS],
+        index=pd.Index([f"human {x}" for x in names], name="human"),
+        columns=[f"predicted {x}" for x in names],
     )
 
 
@@ -323,9 +356,10 @@ def grouped_folds(
 class EvaluationResult:
     """Out-of-fold predictions on the evaluation items and the metrics table.
 
-    ``probabilities[method]`` is (items, 3) and ``scores[method]`` (items,) predicted 0-1
+    ``probabilities[method]`` is (items, classes) and ``scores[method]`` (items,) predicted 0-1
     scores, aligned on ``item_ids``/``labels``/``weights``; ``fold`` is each item's test fold
-    (-1 when no calibrated mapping was cross-validated).
+    (-1 when no calibrated mapping was cross-validated); ``scale`` the rubric's scale (None:
+    the exposure rubric's).
     """
 
     item_ids: tuple[str, ...]
@@ -338,6 +372,7 @@ class EvaluationResult:
     scheme: str
     description: str
     notes: list[str] = field(default_factory=list)
+    scale: RubricScale | None = None
 
     def metric(self, method: str, name: str) -> float:
         row = self.table[self.table["method"] == method]
@@ -346,7 +381,9 @@ class EvaluationResult:
         return float(row[name].iloc[0])
 
     def confusion(self, method: str) -> pd.DataFrame:
-        return weighted_confusion(self.probabilities[method], self.labels, self.weights)
+        return weighted_confusion(
+            self.probabilities[method], self.labels, self.weights, scale=self.scale
+        )
 
     def reliability(self, method: str, n_bins: int = 10) -> pd.DataFrame:
         return reliability_table(self.probabilities[method], self.labels, self.weights, n_bins)
@@ -364,6 +401,7 @@ def cross_validate(
     groups: pd.DataFrame | None = None,
     c_grid: Sequence[float] = C_GRID,
     fold_groups: Sequence[str] | None = None,
+    scale: RubricScale | None = None,
 ) -> EvaluationResult:
     """k-fold evaluation of majority vote, latent class and calibrated mapping (module doc).
 
@@ -372,8 +410,10 @@ def cross_validate(
     weight) adds the occupation-level columns; ``c_grid`` holds the penalty strengths the
     mapping's inner cross-validation chooses from. ``fold_groups`` (one per evidence item,
     e.g. its occupation) keeps each group within one fold (stratified group k-fold), so the
-    calibrated rows measure prediction for unseen groups.
+    calibrated rows measure prediction for unseen groups. ``scale``: the rubric's scale (None:
+    the exposure rubric's).
     """
+    scale = or_default(scale)
     notes: list[str] = []
     rows, labels, weights = training.rows, training.labels, training.weights
     shares = evidence.vote_shares[rows]
@@ -385,11 +425,11 @@ def cross_validate(
     fold = np.full(len(rows), -1, dtype=np.int64)
     has_scores = bool((~np.isnan(mean_score)).any())
     if has_scores:
-        scores["raw_score"] = final_score(shares, mean_score, None)
+        scores["raw_score"] = final_score(shares, mean_score, None, scale=scale)
 
-    reason = can_fit(labels, min_items) if fit_mapping else "calibration not requested"
+    reason = can_fit(labels, min_items, scale=scale) if fit_mapping else "calibration not requested"
     if reason is None:
-        smallest = int(np.bincount(labels, minlength=len(LABELS)).min())
+        smallest = int(np.bincount(labels, minlength=len(scale.labels)).min())
         n_folds = min(folds, smallest)
         if n_folds < folds:
             notes.append(
@@ -405,11 +445,18 @@ def cross_validate(
             splits = stratified_folds(labels, n_folds, seed)
         for number, (train, test) in enumerate(splits):
             mapping = fit_probability_mapping(
-                features[train], labels[train], weights[train], seed=seed, c_grid=c_grid
+                features[train],
+                labels[train],
+                weights[train],
+                seed=seed,
+                c_grid=c_grid,
+                scale=scale,
             )
             calibrated[test] = mapping.predict(features[test])
-            score_map = fit_score_mapping(mean_score[train], labels[train], weights[train])
-            isotonic[test] = final_score(calibrated[test], mean_score[test], score_map)
+            score_map = fit_score_mapping(
+                mean_score[train], labels[train], weights[train], scale=scale
+            )
+            isotonic[test] = final_score(calibrated[test], mean_score[test], score_map, scale=scale)
             fold[test] = number
         probabilities["calibrated"] = calibrated
         if has_scores:
@@ -419,25 +466,32 @@ def cross_validate(
 
     records = []
     for name, values in probabilities.items():
-        records.append({"method": name, **classification_metrics(values, labels, weights)})
+        records.append(
+            {"method": name, **classification_metrics(values, labels, weights, scale=scale)}
+        )
     for name, values in scores.items():
         records.append(
-            {"method": name, "n": float(len(labels)), **score_metrics(values, labels, weights)}
+            {
+                "method": name,
+                "n": float(len(labels)),
+                **score_metrics(values, labels, weights, scale=scale),
+            }
         )
     table = pd.DataFrame(records)
     if groups is not None and len(rows):
         item_ids = [evidence.item_ids[i] for i in rows]
-        truth = coded(np.eye(len(LABELS))[labels], "beta")
-        predicted = {name: coded(values, "beta") for name, values in probabilities.items()}
+        truth = codes(scale)[labels]
+        predicted = {name: coded(values, scale=scale) for name, values in probabilities.items()}
         predicted.update(scores)
         by_group = group_metrics(item_ids, truth, predicted, weights, groups)
         table = table.merge(by_group, on="method", how="left")
         if by_group["occupation_n"].max() == 0:
             notes.append("no evaluation item is linked to an occupation")
-    for column in EVALUATION_COLUMNS:
+    columns = evaluation_columns(scale)
+    for column in columns:
         if column not in table.columns:
             table[column] = np.nan
-    table = table[list(EVALUATION_COLUMNS)]
+    table = table[list(columns)]
     for column in ("n", "occupation_n"):
         table[column] = table[column].round().astype("Int64")
     return EvaluationResult(
@@ -451,4 +505,5 @@ def cross_validate(
         scheme=training.scheme,
         description=training.description,
         notes=notes,
+        scale=scale,
     )

@@ -5,11 +5,16 @@ raters' mean numeric score (0-1), the spread of the raters' scores, and the agre
 item's ratings. Two mappings are fitted on human-labelled items:
 
 - :class:`ProbabilityMapping`: multinomial logistic regression (scikit-learn, L2 penalty,
-  standardised features) from :meth:`RaterEvidence.features` to the human class E0/E1/E2. The
-  penalty strength C is chosen by stratified inner cross-validation on weighted log-loss.
+  standardised features) from :meth:`RaterEvidence.features` to the human class (a label of the
+  rubric's scale, e.g. E0/E1/E2). The penalty strength C is chosen by stratified inner
+  cross-validation on weighted log-loss.
 - :class:`ScoreMapping`: isotonic regression (increasing, clipped to 0-1) from the raters' mean
-  numeric score to the human label's beta code (E0 = 0, E2 = 0.5, E1 = 1; Eloundou et al. 2023,
-  section 3.3), i.e. a calibrated 0-1 score on the human scale.
+  numeric score to the code of the human label under the scale's default coding (for the
+  exposure rubric beta: E0 = 0, E2 = 0.5, E1 = 1; Eloundou et al. 2023, section 3.3), i.e. a
+  calibrated 0-1 score on the human scale.
+
+Every function takes the rubric's scale (:class:`dwa_rater.rubric.RubricScale`, see
+:mod:`.scale`) as ``scale``; None means the exposure rubric's.
 
 Which human-labelled items the mappings learn from (:func:`select_training_items`): the review
 step (``dwa_rater.review.select``) sends every *contested* item to humans plus a seeded random
@@ -33,39 +38,36 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from dwa_rater.calibration.scale import (
+    all_codes,
+    codes,
+    default_scale,
+    feature_names,
+    or_default,
+    ordinal_positions,
+)
 from dwa_rater.errors import ConfigError, DataError
-from dwa_rater.prompts import exposure_scale
+from dwa_rater.rubric import RubricScale
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-_SCALE = exposure_scale()
+_SCALE = default_scale()
 
-#: Class order used by every array in the calibration package (the exposure rubric's labels).
+#: The exposure rubric's labels, the class order where no other rubric is named (a rubric's
+#: own order is ``scale.labels``).
 LABELS: tuple[str, ...] = _SCALE.labels
 
-#: Code of each class (in :data:`LABELS` order) under the exposure rubric's codings (Eloundou,
-#: Manning, Mishkin & Rock 2023, "GPTs are GPTs", section 3.3), from its manifest.
-CODES: dict[str, FloatArray] = {
-    name: np.array([_SCALE.coding(name)[label] for label in LABELS]) for name in _SCALE.codings
-}
+#: Code of each exposure class (in :data:`LABELS` order) under the exposure rubric's codings
+#: (Eloundou, Manning, Mishkin & Rock 2023, "GPTs are GPTs", section 3.3), from its manifest.
+CODES: dict[str, FloatArray] = all_codes(_SCALE)
 
-#: Ordinal position of each class in :data:`LABELS` order (E0 < E2 < E1), for weighted kappa.
-ORDINAL_POSITION: IntArray = np.array([_SCALE.position(label) for label in LABELS])
+#: Ordinal position of each exposure class in :data:`LABELS` order (E0 < E2 < E1).
+ORDINAL_POSITION: IntArray = ordinal_positions(_SCALE)
 
-#: Names of the columns of :meth:`RaterEvidence.features`.
-FEATURE_NAMES: tuple[str, ...] = (
-    "log_posterior_E0",
-    "log_posterior_E1",
-    "log_posterior_E2",
-    "vote_share_E0",
-    "vote_share_E1",
-    "vote_share_E2",
-    "mean_score",
-    "score_missing",
-    "score_spread",
-    "agreement",
-)
+#: Names of the columns of :meth:`RaterEvidence.features` for the exposure rubric
+#: (:func:`.scale.feature_names` for another).
+FEATURE_NAMES: tuple[str, ...] = feature_names(_SCALE)
 
 #: How the training items are chosen; see :func:`select_training_items`.
 Selection = Literal["auto", "audit", "weighted", "all"]
@@ -80,14 +82,15 @@ _LOG_FLOOR = 1e-6
 class RaterEvidence:
     """What the LLM raters said about each item, as arrays aligned on ``item_ids``.
 
-    - ``vote_shares`` (items, 3): share of all ratings (raters x samples) per class.
-    - ``posteriors`` (items, 3): latent-class posteriors (equal to ``vote_shares`` when no
+    - ``vote_shares`` (items, classes): share of all ratings (raters x samples) per class.
+    - ``posteriors`` (items, classes): latent-class posteriors (equal to ``vote_shares`` when no
       latent-class model was fitted, e.g. with a single rater).
     - ``mean_score`` (items,): mean numeric score, 0-1 (mean over a rater's samples, then over
       raters); NaN when no rater gave one.
     - ``score_spread`` (items,): max - min of the raters' mean scores (0 with one rater or none).
     - ``agreement`` (items,): share of agreeing pairs among the item's ratings,
       ``sum_k n_k (n_k - 1) / (n (n - 1))`` (Fleiss 1971, per-item term); 1 with one rating.
+    - ``scale``: the rubric's scale the classes follow (None: the exposure rubric's).
     """
 
     item_ids: tuple[str, ...]
@@ -97,16 +100,22 @@ class RaterEvidence:
     score_spread: FloatArray
     agreement: FloatArray
     extra: FloatArray | None = None
+    scale: RubricScale | None = None
 
     def __len__(self) -> int:
         return len(self.item_ids)
 
     def features(self) -> FloatArray:
-        """The feature matrix (items, len(FEATURE_NAMES) + extra columns); a missing mean score
-        becomes the vote-share beta code and is flagged in ``score_missing``. ``extra``
-        (items, n), e.g. neighbour features, is appended as it is."""
+        """The feature matrix (items, base features + extra columns); a missing mean score
+        becomes the vote shares' expected code (default coding) and is flagged in
+        ``score_missing``. ``extra`` (items, n), e.g. neighbour features, is appended as it is."""
         base = feature_matrix(
-            self.posteriors, self.vote_shares, self.mean_score, self.score_spread, self.agreement
+            self.posteriors,
+            self.vote_shares,
+            self.mean_score,
+            self.score_spread,
+            self.agreement,
+            scale=self.scale,
         )
         return base if self.extra is None else np.concatenate([base, self.extra], axis=-1)
 
@@ -116,7 +125,7 @@ def summarise_counts(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Vote shares, mean score, score spread and agreement from per-rater tallies.
 
-    ``counts`` (..., raters, 3) are label counts, ``score_sum`` and ``score_n`` (..., raters)
+    ``counts`` (..., raters, classes) are label counts, ``score_sum`` and ``score_n`` (..., raters)
     the sum and number of numeric scores of each rater; any leading batch axes. Returns the
     arrays described in :class:`RaterEvidence`.
     """
@@ -144,10 +153,13 @@ def feature_matrix(
     mean_score: FloatArray,
     score_spread: FloatArray,
     agreement: FloatArray,
+    *,
+    scale: RubricScale | None = None,
 ) -> FloatArray:
-    """Stack the mapping's features (see :data:`FEATURE_NAMES`); any leading batch axes."""
+    """Stack the mapping's features (see :func:`.scale.feature_names`); any leading batch
+    axes. A missing mean score becomes the shares' expected code under the default coding."""
     missing = np.isnan(mean_score)
-    fallback = shares @ CODES["beta"]
+    fallback = shares @ codes(or_default(scale))
     score = np.where(missing, fallback, mean_score)
     columns = [
         np.log(np.clip(posteriors, _LOG_FLOOR, 1.0)),
@@ -164,9 +176,10 @@ def feature_matrix(
 class TrainingSet:
     """Human-labelled items the mappings learn from and are evaluated on.
 
-    ``rows`` index into the evidence arrays; ``labels`` are class positions in :data:`LABELS`;
-    ``weights`` are inverse selection probabilities (1 for the audit scheme); ``scheme`` is
-    ``audit``, ``weighted`` or ``all``; ``description`` says so in one sentence.
+    ``rows`` index into the evidence arrays; ``labels`` are class positions in the scale's
+    labels; ``weights`` are inverse selection probabilities (1 for the audit scheme); ``scheme``
+    is ``audit``, ``weighted`` or ``all``; ``description`` says so in one sentence;
+    ``n_classes`` is the number of labels of the scale.
     """
 
     rows: IntArray
@@ -174,12 +187,13 @@ class TrainingSet:
     weights: FloatArray
     scheme: str
     description: str
+    n_classes: int = len(LABELS)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def class_counts(self) -> IntArray:
-        return np.bincount(self.labels, minlength=len(LABELS))
+        return np.bincount(self.labels, minlength=self.n_classes)
 
 
 def select_training_items(
@@ -187,10 +201,13 @@ def select_training_items(
     human: pd.DataFrame,
     selection: Selection = "auto",
     min_audit: int = 30,
+    *,
+    scale: RubricScale | None = None,
 ) -> tuple[TrainingSet, list[str]]:
     """Choose the training/evaluation items among the human-labelled ones (see module doc).
 
-    ``human`` has one row per human-labelled item: ``item_id``, ``label`` (E0/E1/E2) and
+    ``human`` has one row per human-labelled item: ``item_id``, ``label`` (a label of
+    ``scale``, by default E0/E1/E2) and
     optionally ``reason`` and ``selection_probability``. Only items present in ``item_ids``
     (items with LLM ratings) can be used. ``selection``:
 
@@ -267,31 +284,40 @@ def select_training_items(
         description = f"{len(table)} human-labelled items, equal weights"
     else:
         raise ConfigError(f"unknown selection {selection!r} (use auto, audit, weighted or all)")
-    label_position = {label: i for i, label in enumerate(LABELS)}
+    labels = or_default(scale).labels
+    label_position = {label: i for i, label in enumerate(labels)}
     training = TrainingSet(
         rows=np.array([position[i] for i in table["item_id"]], dtype=np.int64),
         labels=np.array([label_position[v] for v in table["label"]], dtype=np.int64),
         weights=weights,
         scheme=str(scheme),
         description=description,
+        n_classes=len(labels),
     )
     return training, notes
 
 
-def can_fit(labels: IntArray, min_items: int, min_per_class: int = 2) -> str | None:
+def can_fit(
+    labels: IntArray,
+    min_items: int,
+    min_per_class: int = 2,
+    *,
+    scale: RubricScale | None = None,
+) -> str | None:
     """None when a probability mapping can be fitted on these labels, else the reason why not."""
-    counts = np.bincount(labels, minlength=len(LABELS))
+    names = or_default(scale).labels
+    counts = np.bincount(labels, minlength=len(names))
     if len(labels) < min_items:
         return f"{len(labels)} training item(s), need {min_items}"
-    thin = [LABELS[k] for k in range(len(LABELS)) if counts[k] < min_per_class]
+    thin = [names[k] for k in range(len(names)) if counts[k] < min_per_class]
     if thin:
         return f"fewer than {min_per_class} training items of class {', '.join(thin)}"
     return None
 
 
 def _weighted_log_loss(probabilities: FloatArray, labels: IntArray, weights: FloatArray) -> float:
-    chosen = np.clip(probabilities[np.arange(len(labels)), labels], 1e-15, 1.0)
-    return float(np.sum(weights * -np.log(chosen)) / np.sum(weights))
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-15, 1.0)
+    return float(np.sum(weights * -np.log(picked)) / np.sum(weights))
 
 
 def stratified_folds(labels: IntArray, n_folds: int, seed: int) -> list[tuple[IntArray, IntArray]]:
@@ -320,15 +346,15 @@ def _fit_logistic(features: FloatArray, labels: IntArray, weights: FloatArray, c
     return model
 
 
-def _predict_full(model: object, features: FloatArray) -> FloatArray:
+def _predict_full(model: object, features: FloatArray, n_classes: int) -> FloatArray:
     """predict_proba spread over all classes (a class absent from training gets 0)."""
     flat = features.reshape(-1, features.shape[-1])
     raw = model.predict_proba(flat)  # type: ignore[attr-defined]
     classes = model.classes_  # type: ignore[attr-defined]
-    out = np.zeros((flat.shape[0], len(LABELS)))
+    out = np.zeros((flat.shape[0], n_classes))
     out[:, classes] = raw
     out /= out.sum(axis=1, keepdims=True)
-    return out.reshape(*features.shape[:-1], len(LABELS))
+    return out.reshape(*features.shape[:-1], n_classes)
 
 
 @dataclass(frozen=True)
@@ -338,10 +364,11 @@ class ProbabilityMapping:
     model: object
     c: float
     n_items: int
+    n_classes: int = len(LABELS)
 
     def predict(self, features: FloatArray) -> FloatArray:
-        """Class probabilities (..., 3) in :data:`LABELS` order, rows summing to 1."""
-        return _predict_full(self.model, features)
+        """Class probabilities (..., classes) in the scale's label order, rows summing to 1."""
+        return _predict_full(self.model, features, self.n_classes)
 
 
 def fit_probability_mapping(
@@ -352,19 +379,21 @@ def fit_probability_mapping(
     seed: int = 0,
     inner_folds: int = 3,
     c_grid: Sequence[float] = C_GRID,
+    scale: RubricScale | None = None,
 ) -> ProbabilityMapping:
     """Fit the multinomial logistic mapping; C chosen by inner stratified CV (weighted log-loss).
 
     When a class has fewer items than ``inner_folds`` (or only one C is given) C = 1 is used.
     """
+    n_classes = len(or_default(scale).labels)
     labels = np.asarray(labels, dtype=np.int64)
     weights = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
     if len(np.unique(labels)) < 2:
         raise DataError("the human labels used for calibration hold a single class")
-    counts = np.bincount(labels, minlength=len(LABELS))
+    counts = np.bincount(labels, minlength=n_classes)
     smallest = int(counts[counts > 0].min())
     folds = min(inner_folds, smallest)
-    chosen = 1.0
+    chosen_c = 1.0
     if folds >= 2 and len(c_grid) > 1:
         losses = []
         splits = stratified_folds(labels, folds, seed)
@@ -372,19 +401,20 @@ def fit_probability_mapping(
             total = 0.0
             for train, test in splits:
                 model = _fit_logistic(features[train], labels[train], weights[train], c)
-                predicted = _predict_full(model, features[test])
+                predicted = _predict_full(model, features[test], n_classes)
                 total += _weighted_log_loss(predicted, labels[test], weights[test]) * float(
                     weights[test].sum()
                 )
             losses.append(total)
-        chosen = float(c_grid[int(np.argmin(losses))])
-    model = _fit_logistic(features, labels, weights, chosen)
-    return ProbabilityMapping(model=model, c=chosen, n_items=len(labels))
+        chosen_c = float(c_grid[int(np.argmin(losses))])
+    model = _fit_logistic(features, labels, weights, chosen_c)
+    return ProbabilityMapping(model=model, c=chosen_c, n_items=len(labels), n_classes=n_classes)
 
 
 @dataclass(frozen=True)
 class ScoreMapping:
-    """Fitted isotonic regression: raters' mean score (0-1) -> human beta code (0-1)."""
+    """Fitted isotonic regression: raters' mean score (0-1) -> the human label's code (0-1)
+    under the scale's default coding (beta for the exposure rubric)."""
 
     model: object
     n_items: int
@@ -400,9 +430,14 @@ class ScoreMapping:
 
 
 def fit_score_mapping(
-    scores: FloatArray, labels: IntArray, weights: FloatArray | None = None
+    scores: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None = None,
+    *,
+    scale: RubricScale | None = None,
 ) -> ScoreMapping | None:
-    """Isotonic regression of the human beta code on the raters' mean score.
+    """Isotonic regression of the human label's code (default coding: beta for the exposure
+    rubric) on the raters' mean score.
 
     Items without a mean score are left out; returns None when fewer than 2 distinct scores
     remain.
@@ -414,22 +449,30 @@ def fit_score_mapping(
     known = ~np.isnan(scores)
     if len(np.unique(scores[known])) < 2:
         return None
-    target = CODES["beta"][np.asarray(labels)[known]]
+    target = codes(or_default(scale))[np.asarray(labels)[known]]
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     model.fit(scores[known], target, sample_weight=weights[known])
     return ScoreMapping(model=model, n_items=int(known.sum()))
 
 
-def coded(probabilities: FloatArray, coding: str = "beta") -> FloatArray:
-    """Expected exposure under a coding (alpha, beta or gamma): ``probabilities @ codes``."""
-    return probabilities @ CODES[coding]
+def coded(
+    probabilities: FloatArray, coding: str | None = None, *, scale: RubricScale | None = None
+) -> FloatArray:
+    """Expected code under a coding of the scale (exposure: alpha, beta or gamma; None: the
+    scale's default): ``probabilities @ codes``."""
+    return probabilities @ codes(or_default(scale), coding)
 
 
 def final_score(
-    probabilities: FloatArray, mean_score: FloatArray, score_mapping: ScoreMapping | None
+    probabilities: FloatArray,
+    mean_score: FloatArray,
+    score_mapping: ScoreMapping | None,
+    *,
+    scale: RubricScale | None = None,
 ) -> FloatArray:
     """The 0-1 ``score`` column: the isotonic map of the mean raw score when a mapping exists,
-    else the mean raw score; the expected beta code where no rater gave a numeric score."""
-    beta = coded(probabilities, "beta")
+    else the mean raw score; the expected code (default coding, beta for the exposure rubric)
+    where no rater gave a numeric score."""
+    beta = coded(probabilities, scale=scale)
     score = mean_score if score_mapping is None else score_mapping.predict(mean_score)
     return np.where(np.isnan(score), beta, score)

@@ -7,7 +7,8 @@ temperature). A human-labelled item never votes for itself (leave-one-out), so t
 the training items look like those of the items the mapping is applied to, whose labelled
 neighbours are the same human-labelled set. Features per item:
 
-- ``neighbour_log_p_E0..E2``: log of the vote's class probabilities (floored at 0.01);
+- ``neighbour_log_p_<label>``: log of the vote's class probabilities (floored at 0.01), one per
+  label of the rubric's scale (E0..E2 for the exposure rubric);
 - ``neighbour_max_similarity``: the nearest labelled statement's cosine (how much the vote is
   worth; the mean where no text is known);
 - ``neighbour_missing``: 1 when the item has no text (its vote is uniform).
@@ -26,27 +27,33 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from dwa_rater.calibration.mapping import LABELS
+from dwa_rater.calibration.scale import or_default, probability_columns
 from dwa_rater.embedding import EmbeddingCache
 from dwa_rater.reference.vote import neighbour_vote
+from dwa_rater.rubric import RubricScale
 
 FloatArray = NDArray[np.float64]
 
-#: Names of the columns of :attr:`NeighbourEvidence.features`.
-NEIGHBOUR_FEATURE_NAMES: tuple[str, ...] = (
-    "neighbour_log_p_E0",
-    "neighbour_log_p_E1",
-    "neighbour_log_p_E2",
-    "neighbour_max_similarity",
-    "neighbour_missing",
-)
+
+def neighbour_feature_names(scale: RubricScale | None = None) -> tuple[str, ...]:
+    """Names of the columns of :attr:`NeighbourEvidence.features` for a scale."""
+    return (
+        *(f"neighbour_log_p_{label}" for label in or_default(scale).labels),
+        "neighbour_max_similarity",
+        "neighbour_missing",
+    )
+
+
+#: Names of the columns of :attr:`NeighbourEvidence.features` for the exposure rubric.
+NEIGHBOUR_FEATURE_NAMES: tuple[str, ...] = neighbour_feature_names()
 
 _PROBABILITY_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
 class NeighbourEvidence:
-    """Neighbour features (items, 5) aligned on the evidence's items, and how they were made."""
+    """Neighbour features (items, classes + 2) aligned on the evidence's items, and how they
+    were made."""
 
     features: FloatArray
     probabilities: FloatArray
@@ -81,9 +88,12 @@ def neighbour_evidence(
     *,
     k: int = 15,
     temperature: float = 0.02,
+    scale: RubricScale | None = None,
 ) -> NeighbourEvidence | None:
     """Neighbour features for ``item_ids`` (with ``texts``) from the ``labelled`` items
-    (item id -> class position). None when fewer than ``k`` labelled items have a text."""
+    (item id -> class position among the scale's labels). None when fewer than ``k`` labelled
+    items have a text."""
+    n_classes = len(or_default(scale).labels)
     text_of = dict(zip(item_ids, texts, strict=True))
     reference_ids = [i for i in sorted(labelled) if text_of.get(i)]
     if len(reference_ids) < max(k, 2):
@@ -100,9 +110,10 @@ def neighbour_evidence(
         temperature=temperature,
         query_groups=[item_ids[n] for n in with_text],
         reference_groups=reference_ids,
+        n_classes=n_classes,
     )
     n = len(item_ids)
-    probabilities = np.full((n, len(LABELS)), 1.0 / len(LABELS))
+    probabilities = np.full((n, n_classes), 1.0 / n_classes)
     similarity = np.full(n, np.nan)
     probabilities[with_text] = votes.probabilities
     similarity[with_text] = votes.max_similarity
@@ -126,15 +137,22 @@ def neighbour_evidence(
 
 
 def rater_probabilities(
-    rows: pd.DataFrame, items: Sequence[str], raters: Sequence[str]
+    rows: pd.DataFrame,
+    items: Sequence[str],
+    raters: Sequence[str],
+    *,
+    scale: RubricScale | None = None,
 ) -> tuple[FloatArray | None, tuple[str, ...]]:
-    """Class probabilities that raters wrote themselves (``p_E0``..``p_E2``, e.g. the reference
-    rater's vote), averaged over samples, as log features (floored at 0.01).
+    """Class probabilities that raters wrote themselves (``p_<label>`` for each label of the
+    scale, e.g. the reference rater's ``p_E0``..``p_E2``), averaged over samples, as log
+    features (floored at 0.01).
 
-    Returns (items, 3 x raters with probabilities) and the feature names, or (None, ()) when no
-    rater wrote any. An item such a rater did not rate gets the rater's mean probabilities.
+    Returns (items, classes x raters with probabilities) and the feature names, or (None, ())
+    when no rater wrote any. An item such a rater did not rate gets the rater's mean
+    probabilities.
     """
-    columns = [f"p_{label}" for label in LABELS]
+    labels = or_default(scale).labels
+    columns = list(probability_columns(or_default(scale)))
     if not set(columns) <= set(rows.columns):
         return None, ()
     known = rows.dropna(subset=columns)
@@ -147,12 +165,12 @@ def rater_probabilities(
         values = mine[columns].astype("float64").groupby(mine["item_id"].astype(str)).mean()
         table = values.reindex(list(items)).fillna(values.mean())
         parts.append(np.log(np.clip(table.to_numpy(dtype=np.float64), _PROBABILITY_FLOOR, 1.0)))
-        names += [f"{rater}_log_p_{label}" for label in LABELS]
+        names += [f"{rater}_log_p_{label}" for label in labels]
     return np.concatenate(parts, axis=1), tuple(names)
 
 
 def rater_label_shares(counts: FloatArray) -> FloatArray:
-    """Each rater's share of labels, flattened: (..., raters, 3) -> (..., raters * 3).
+    """Each rater's share of labels, flattened: (..., raters, classes) -> (..., raters * classes).
 
     A rater who did not rate an item contributes zeros.
     """
@@ -162,6 +180,7 @@ def rater_label_shares(counts: FloatArray) -> FloatArray:
     return shares.reshape(*shares.shape[:-2], shares.shape[-2] * shares.shape[-1])
 
 
-def rater_share_names(raters: Sequence[str]) -> tuple[str, ...]:
+def rater_share_names(raters: Sequence[str], scale: RubricScale | None = None) -> tuple[str, ...]:
     """Feature names of :func:`rater_label_shares`."""
-    return tuple(f"{rater}_share_{label}" for rater in raters for label in LABELS)
+    labels = or_default(scale).labels
+    return tuple(f"{rater}_share_{label}" for rater in raters for label in labels)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from dwa_rater.calibration.combine import (
-    SCORE_COLUMNS,
     CalibrationOptions,
     CalibrationResult,
     human_table,
@@ -24,9 +24,6 @@ from dwa_rater.calibration.combine import (
 from dwa_rater.calibration.evaluate import cross_validate
 from dwa_rater.calibration.latent_class import fit_dawid_skene
 from dwa_rater.calibration.mapping import (
-    CODES,
-    FEATURE_NAMES,
-    LABELS,
     ProbabilityMapping,
     RaterEvidence,
     ScoreMapping,
@@ -37,17 +34,27 @@ from dwa_rater.calibration.mapping import (
     summarise_counts,
 )
 from dwa_rater.calibration.neighbours import (
-    NEIGHBOUR_FEATURE_NAMES,
     NeighbourEvidence,
     item_texts,
     neighbour_evidence,
+    neighbour_feature_names,
     rater_label_shares,
     rater_probabilities,
     rater_share_names,
 )
+from dwa_rater.calibration.scale import (
+    all_codes,
+    codes,
+    feature_names,
+    probability_columns,
+    scale_for_ratings,
+    score_columns,
+)
 from dwa_rater.calibration.tallies import bootstrap_intervals, observations_of, predict
 from dwa_rater.embedding import EmbeddingCache
 from dwa_rater.errors import DataError
+from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+from dwa_rater.rubric import RubricScale
 from dwa_rater.store import ok_ratings
 
 FloatArray = NDArray[np.float64]
@@ -59,7 +66,7 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class _Inputs:
-    """The checked ratings split into the human table and the LLM rows."""
+    """The checked ratings split into the human table and the LLM rows, and their scale."""
 
     frame: pd.DataFrame
     all_items: list[str]
@@ -67,14 +74,20 @@ class _Inputs:
     llm_rows: pd.DataFrame
     raters: tuple[str, ...]
     items: list[str]
+    scale: RubricScale
 
 
-def _prepare(ratings: pd.DataFrame, options: CalibrationOptions, warnings: list[str]) -> _Inputs:
+def _prepare(
+    ratings: pd.DataFrame,
+    options: CalibrationOptions,
+    warnings: list[str],
+    scale: RubricScale,
+) -> _Inputs:
     """Step 1: check the inputs; split the human rater's rows from the LLM raters'."""
     for column in ("item_id", "rater", "label"):
         if column not in ratings.columns:
             raise DataError(f"ratings table lacks column {column!r}")
-    frame = normalise_labels(ratings)
+    frame = normalise_labels(ratings, scale=scale)
     if "status" not in frame.columns:
         frame["status"] = "ok"
     present = sorted(str(r) for r in frame["rater"].dropna().unique())
@@ -103,7 +116,7 @@ def _prepare(ratings: pd.DataFrame, options: CalibrationOptions, warnings: list[
         )
     raters = tuple(sorted(str(r) for r in llm_rows["rater"].unique()))
     items = sorted(llm_rows["item_id"].unique())
-    return _Inputs(frame, all_items, human, llm_rows, raters, items)
+    return _Inputs(frame, all_items, human, llm_rows, raters, items, scale)
 
 
 def _fold_groups(frame: pd.DataFrame, items: Sequence[str]) -> list[str] | None:
@@ -132,7 +145,7 @@ def _neighbours(
     if embeddings is None:
         result.notes.append("no embedding model given: calibration without neighbour features")
         return None
-    position = {label: k for k, label in enumerate(LABELS)}
+    position = {label: k for k, label in enumerate(inputs.scale.labels)}
     labelled = {
         str(i): position[v]
         for i, v in zip(inputs.human["item_id"], inputs.human["label"], strict=True)
@@ -144,6 +157,7 @@ def _neighbours(
         embeddings,
         k=options.neighbour_k,
         temperature=options.neighbour_temperature,
+        scale=inputs.scale,
     )
     if evidence is None:
         result.notes.append(
@@ -193,8 +207,9 @@ def _fit_mapping(
                 "no calibration and no evaluation"
             )
         return None, None
+    scale = inputs.scale
     training, selection_notes = select_training_items(
-        inputs.items, overlap, options.selection, options.min_training_items
+        inputs.items, overlap, options.selection, options.min_training_items, scale=scale
     )
     result.notes.extend(selection_notes)
     result.training = training
@@ -211,11 +226,12 @@ def _fit_mapping(
             groups=groups,
             c_grid=options.c_grid,
             fold_groups=fold_groups,
+            scale=scale,
         )
     if not calibrating:
         return None, None
     baseline = "latent_class" if result.latent is not None else "majority"
-    reason = can_fit(training.labels, options.min_training_items)
+    reason = can_fit(training.labels, options.min_training_items, scale=scale)
     if reason is not None:
         result.warnings.append(f"no calibration: {reason}; {baseline} probabilities used")
         return None, None
@@ -236,8 +252,11 @@ def _fit_mapping(
         training.weights,
         seed=options.seed,
         c_grid=options.c_grid,
+        scale=scale,
     )
-    score_mapping = fit_score_mapping(evidence.mean_score[rows], training.labels, training.weights)
+    score_mapping = fit_score_mapping(
+        evidence.mean_score[rows], training.labels, training.weights, scale=scale
+    )
     result.method = "calibrated"
     return mapping, score_mapping
 
@@ -262,8 +281,8 @@ def _rate_llm_items(
     result: CalibrationResult,
 ) -> _Predictions:
     """Steps 2-4 for the LLM-rated items: latent class, neighbours, mapping, bootstrap."""
-    raters, items = inputs.raters, inputs.items
-    observations = observations_of(inputs.llm_rows, items, raters)
+    raters, items, scale = inputs.raters, inputs.items, inputs.scale
+    observations = observations_of(inputs.llm_rows, items, raters, scale=scale)
     counts, score_sum, score_n = observations.tallies()
     shares, mean_score, spread, agreement = summarise_counts(counts, score_sum, score_n)
     latent = None
@@ -286,13 +305,13 @@ def _rate_llm_items(
     result.latent = latent
     neighbours = _neighbours(inputs, options, embeddings, result)
     result.neighbours = neighbours
-    written, written_names = rater_probabilities(inputs.llm_rows, items, raters)
+    written, written_names = rater_probabilities(inputs.llm_rows, items, raters, scale=scale)
     extra = _extra_features(neighbours, len(raters) > 1, written)
     result.feature_names = (
-        FEATURE_NAMES
-        + (rater_share_names(raters) if len(raters) > 1 else ())
+        feature_names(scale)
+        + (rater_share_names(raters, scale) if len(raters) > 1 else ())
         + written_names
-        + (NEIGHBOUR_FEATURE_NAMES if neighbours is not None else ())
+        + (neighbour_feature_names(scale) if neighbours is not None else ())
     )
     evidence = RaterEvidence(
         item_ids=tuple(items),
@@ -302,6 +321,7 @@ def _rate_llm_items(
         score_spread=spread,
         agreement=agreement,
         extra=extra(counts, 0, len(items)),
+        scale=scale,
     )
     result.evidence = evidence
     calibrating = (latent is not None or neighbours is not None or written is not None) and (
@@ -317,6 +337,7 @@ def _rate_llm_items(
         mapping,
         score_mapping,
         extra(counts, 0, len(items)) if mapping is not None else None,
+        scale=scale,
     )
     ci_low, ci_high = bootstrap_intervals(
         observations,
@@ -327,6 +348,7 @@ def _rate_llm_items(
         confidence=options.confidence,
         seed=options.seed,
         extra=extra if mapping is not None else None,
+        scale=scale,
     )
     return _Predictions(
         probabilities=probabilities,
@@ -343,9 +365,17 @@ def calibrate_ratings(
     options: CalibrationOptions,
     groups: pd.DataFrame | None = None,
     embeddings: EmbeddingCache | None = None,
+    *,
+    scale: RubricScale | None = None,
+    rubric: str | None = None,
+    prompts_dir: Path = DEFAULT_PROMPTS_DIR,
 ) -> CalibrationResult:
     """Combine a long ratings table (LLM raters + the human rater) into one row per item.
 
+    The labels, output columns and codings follow the rubric's scale: ``scale`` when given,
+    else the scale of ``rubric`` (``name`` or ``name@version``), else the scale of the rubrics
+    the LLM raters' rows name (:func:`.scale.scale_for_ratings`; rubrics looked up in
+    ``prompts_dir`` on top of the shipped ones; the exposure rubric when none is known).
     ``groups`` (columns group, item_id, weight; e.g. from
     :func:`.evaluate.occupation_weights`) adds occupation-level evaluation. ``embeddings``
     (an embedding cache) lets the mapping use neighbour features built from the item texts of
@@ -353,14 +383,19 @@ def calibrate_ratings(
     the output columns.
     """
     warnings: list[str] = []
-    inputs = _prepare(ratings, options, warnings)
+    if scale is None:
+        scale = scale_for_ratings(
+            ratings, rubric=rubric, prompts_dir=prompts_dir, human=options.human
+        )
+    inputs = _prepare(ratings, options, warnings, scale)
     result = CalibrationResult(
-        scores=pd.DataFrame(columns=list(SCORE_COLUMNS)),
+        scores=pd.DataFrame(columns=list(score_columns(scale))),
         method="human_only",
         options=options,
         raters=inputs.raters,
         warnings=warnings,
         notes=[],
+        scale=scale,
     )
     predictions = None
     if not inputs.raters:
@@ -369,7 +404,9 @@ def calibrate_ratings(
         )
     else:
         predictions = _rate_llm_items(inputs, options, groups, embeddings, result)
-    result.scores = assemble_scores(inputs.all_items, inputs.items, inputs.human, predictions)
+    result.scores = assemble_scores(
+        inputs.all_items, inputs.items, inputs.human, predictions, scale=scale
+    )
     return result
 
 
@@ -378,11 +415,15 @@ def assemble_scores(
     items: Sequence[str],
     human: pd.DataFrame,
     predictions: _Predictions | None,
+    *,
+    scale: RubricScale,
 ) -> pd.DataFrame:
-    """Step 5: the score table (:data:`SCORE_COLUMNS`), human labels final."""
+    """Step 5: the score table (:func:`.scale.score_columns`; :data:`SCORE_COLUMNS` for the
+    exposure rubric), human labels final."""
+    labels = scale.labels
     position = {item: i for i, item in enumerate(all_items)}
     n_all = len(all_items)
-    matrix = np.full((n_all, len(LABELS)), np.nan)
+    matrix = np.full((n_all, len(labels)), np.nan)
     final = np.full(n_all, np.nan)
     low = np.full(n_all, np.nan)
     high = np.full(n_all, np.nan)
@@ -393,23 +434,23 @@ def assemble_scores(
         matrix[rows], final[rows] = predictions.probabilities, predictions.score
         low[rows], high[rows] = predictions.ci_low, predictions.ci_high
         counted[rows] = predictions.n_raters
-    label_pos = {label: k for k, label in enumerate(LABELS)}
+    label_pos = {label: k for k, label in enumerate(labels)}
     human_rows = np.array([position[i] for i in human["item_id"]], dtype=np.int64)
     if len(human_rows):
-        onehot = np.eye(len(LABELS))[[label_pos[v] for v in human["label"]]]
+        onehot = np.eye(len(labels))[[label_pos[v] for v in human["label"]]]
         matrix[human_rows] = onehot
-        final[human_rows] = low[human_rows] = high[human_rows] = onehot @ CODES["beta"]
+        final[human_rows] = low[human_rows] = high[human_rows] = onehot @ codes(scale)
         sources[human_rows] = "human"
     matrix = matrix / matrix.sum(axis=1, keepdims=True)
     out = pd.DataFrame({"item_id": pd.Series(list(all_items), dtype=object)})
-    out["label"] = [LABELS[k] for k in matrix.argmax(axis=1)] if n_all else []
-    for k, label in enumerate(LABELS):
-        out[f"p_{label}"] = matrix[:, k]
-    for coding, codes in CODES.items():
-        out[coding] = matrix @ codes
+    out["label"] = [labels[k] for k in matrix.argmax(axis=1)] if n_all else []
+    for k, column in enumerate(probability_columns(scale)):
+        out[column] = matrix[:, k]
+    for coding, values in all_codes(scale).items():
+        out[coding] = matrix @ values
     out["score"] = final
     out["source"] = sources
     out["n_raters"] = counted
     out["ci_low"] = low
     out["ci_high"] = high
-    return out[list(SCORE_COLUMNS)]
+    return out[list(score_columns(scale))]

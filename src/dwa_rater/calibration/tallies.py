@@ -17,13 +17,14 @@ from numpy.typing import NDArray
 
 from dwa_rater.calibration.latent_class import LatentClassFit, count_tensor, posteriors_given
 from dwa_rater.calibration.mapping import (
-    LABELS,
     ProbabilityMapping,
     ScoreMapping,
     feature_matrix,
     final_score,
     summarise_counts,
 )
+from dwa_rater.calibration.scale import or_default
+from dwa_rater.rubric import RubricScale
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -37,7 +38,8 @@ _BOOTSTRAP_CELLS = 1_000_000  # bootstrap chunk size: replicates x items x rater
 
 @dataclass(frozen=True)
 class Observations:
-    """LLM ratings as parallel arrays, sorted by item."""
+    """LLM ratings as parallel arrays, sorted by item; ``label`` holds positions among the
+    ``n_classes`` labels of the scale."""
 
     item: IntArray
     rater: IntArray
@@ -45,10 +47,11 @@ class Observations:
     score: FloatArray
     n_items: int
     n_raters: int
+    n_classes: int = 3
 
     def tallies(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         counts = count_tensor(
-            self.item, self.rater, self.label, self.n_items, self.n_raters, len(LABELS)
+            self.item, self.rater, self.label, self.n_items, self.n_raters, self.n_classes
         )
         cell = self.item * self.n_raters + self.rater
         size = self.n_items * self.n_raters
@@ -60,11 +63,16 @@ class Observations:
 
 
 def observations_of(
-    rows: pd.DataFrame, items: Sequence[str], raters: Sequence[str]
+    rows: pd.DataFrame,
+    items: Sequence[str],
+    raters: Sequence[str],
+    *,
+    scale: RubricScale | None = None,
 ) -> Observations:
+    labels = or_default(scale).labels
     item_pos = {item: i for i, item in enumerate(items)}
     rater_pos = {rater: r for r, rater in enumerate(raters)}
-    label_pos = {label: k for k, label in enumerate(LABELS)}
+    label_pos = {label: k for k, label in enumerate(labels)}
     item = rows["item_id"].map(item_pos).to_numpy(dtype=np.int64)
     order = np.argsort(item, kind="stable")
     return Observations(
@@ -74,6 +82,7 @@ def observations_of(
         score=rows["score"].astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)[order],
         n_items=len(items),
         n_raters=len(raters),
+        n_classes=len(labels),
     )
 
 
@@ -85,22 +94,25 @@ def predict(
     mapping: ProbabilityMapping | None,
     score_mapping: ScoreMapping | None,
     extra: FloatArray | None = None,
+    *,
+    scale: RubricScale | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Class probabilities and score from tallies (any leading batch axes).
 
-    ``extra`` holds the mapping's further features, shaped like the leading axes plus one.
+    ``extra`` holds the mapping's further features, shaped like the leading axes plus one;
+    ``scale`` is the rubric's scale (None: the exposure rubric's).
     """
     shares, mean_score, spread, agreement = summarise_counts(counts, score_sum, score_n)
     posteriors = (
         shares if latent is None else posteriors_given(counts, latent.priors, latent.confusion)
     )
     if mapping is None:
-        return posteriors, final_score(posteriors, mean_score, None)
-    features = feature_matrix(posteriors, shares, mean_score, spread, agreement)
+        return posteriors, final_score(posteriors, mean_score, None, scale=scale)
+    features = feature_matrix(posteriors, shares, mean_score, spread, agreement, scale=scale)
     if extra is not None:
         features = np.concatenate([features, extra], axis=-1)
     probabilities = mapping.predict(features)
-    return probabilities, final_score(probabilities, mean_score, score_mapping)
+    return probabilities, final_score(probabilities, mean_score, score_mapping, scale=scale)
 
 
 def bootstrap_intervals(
@@ -113,9 +125,10 @@ def bootstrap_intervals(
     confidence: float,
     seed: int,
     extra: ExtraFeatures | None = None,
+    scale: RubricScale | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Percentile interval of each item's score, resampling its ratings with replacement."""
-    n_items, n_raters, k = observations.n_items, observations.n_raters, len(LABELS)
+    n_items, n_raters, k = observations.n_items, observations.n_raters, observations.n_classes
     low = np.full(n_items, np.nan)
     high = np.full(n_items, np.nan)
     if resamples == 0 or n_items == 0:
@@ -160,6 +173,7 @@ def bootstrap_intervals(
             mapping,
             score_mapping,
             None if extra is None else extra(tallies, first, last),
+            scale=scale,
         )
         low[first:last] = np.quantile(score, tail, axis=0)
         high[first:last] = np.quantile(score, 1.0 - tail, axis=0)

@@ -11,7 +11,7 @@ import typer
 
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
 from dwa_rater.export import export_scores
-from dwa_rater.paths import optional_onet_source, resolve_home
+from dwa_rater.paths import optional_onet_source, resolve_home, resolve_prompts_dir
 from dwa_rater.report.calibration import write_calibration_report
 
 
@@ -41,6 +41,21 @@ def calibrate(
             "features"
         ),
     ] = True,
+    rubric: Annotated[
+        str | None,
+        typer.Option(
+            "--rubric",
+            help="rubric whose labels and codings to use, NAME[@VERSION] (default: the one the "
+            "ratings name)",
+        ),
+    ] = None,
+    prompts_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="your folder of versioned rubrics, on top of the shipped ones; "
+            "env DWA_RATER_PROMPTS_DIR"
+        ),
+    ] = None,
 ) -> None:
     """Combine raters and human labels into one calibrated score per item."""
     run = calibrate_files(
@@ -49,6 +64,8 @@ def calibrate(
         CalibrationOptions(human=human, folds=folds, seed=seed, neighbours=neighbours),
         onet_source=optional_onet_source(onet_dir, os.environ),
         embeddings_dir=resolve_home(os.environ) / "embeddings",
+        rubric=rubric,
+        prompts_dir=resolve_prompts_dir(prompts_dir, os.environ),
     )
     report_path = write_calibration_report(run.result, report) if report is not None else None
     result = run.result
@@ -63,11 +80,12 @@ def calibrate(
     )
     if result.evaluation is not None:
         typer.echo(f"evaluation ({result.evaluation.description}):")
+        mae = f"{result.scale.default_coding}_mae"
         for row in result.evaluation.table.to_dict(orient="records"):
             typer.echo(
                 f"  {row['method']}: kappa={_number(row['kappa'])} "
                 f"accuracy={_number(row['accuracy'])} brier={_number(row['brier'])} "
-                f"ece={_number(row['ece'])} beta_mae={_number(row['beta_mae'])} "
+                f"ece={_number(row['ece'])} {mae}={_number(row[mae])} "
                 f"occupation_mae={_number(row['occupation_mae'])}"
             )
     typer.echo(f"wrote {run.scores}")

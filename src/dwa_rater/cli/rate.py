@@ -11,36 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dwa_rater import catalog
 from dwa_rater.batch_api import BatchSettings, run_batch_api
-from dwa_rater.config import RaterSpec, default_rater, load_raters
+from dwa_rater.config import raters_for_run
 from dwa_rater.errors import ConfigError
+from dwa_rater.items import items_for_run, parse_item_ids
 from dwa_rater.paths import resolve_home, resolve_onet_source, resolve_prompts_dir
 from dwa_rater.runs import RunResult, execute_run
-from dwa_rater.schemas import Item
 
 from .batches import print_outcome
 from .progress import RunDisplay, output_console
-
-
-def select(
-    *,
-    onet_dir: Path | None,
-    items_file: Path | None,
-    item_type: str,
-    ids: str | None,
-    limit: int | None,
-    sample: int | None,
-    seed: int,
-) -> list[Item]:
-    """The items of a run, from O*NET or a user file, filtered by the selection options."""
-    if items_file is not None:
-        items = catalog.load_items(items_file)
-    else:
-        tables = catalog.load_onet(resolve_onet_source(onet_dir, os.environ))
-        items = catalog.task_items(tables) if item_type == "task" else catalog.dwa_items(tables)
-    wanted = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
-    return catalog.select_items(items, ids=wanted, limit=limit, sample=sample, seed=seed)
 
 
 def parse_extra_body(text: str | None) -> dict[str, object] | None:
@@ -54,21 +33,6 @@ def parse_extra_body(text: str | None) -> dict[str, object] | None:
     if not isinstance(value, dict):
         raise ConfigError("--extra-body: give a JSON object, e.g. '{\"enable_thinking\": false}'")
     return value
-
-
-def raters_from_options(raters_file: Path | None, ad_hoc: dict[str, object]) -> list[RaterSpec]:
-    """Raters from a TOML file, or one ad-hoc rater from the options (default: embedded)."""
-    given = {k: v for k, v in ad_hoc.items() if v is not None}
-    if raters_file is not None:
-        if given:
-            raise ConfigError("give either --raters FILE or ad-hoc rater options, not both")
-        return load_raters(raters_file)
-    remote = "base_url" in given or given.get("provider") not in (None, "embedded")
-    if remote and "name" not in given:
-        given["name"] = f"{given.get('model', 'model')}-{given.get('rubric', 'exposure')}"
-    if remote:
-        given.setdefault("concurrency", 4)
-    return [default_rater(**given)]
 
 
 def print_result(result: RunResult, console: Console) -> None:
@@ -211,16 +175,16 @@ def rate(
     ] = True,
 ) -> None:
     """Rate every DWA (default) with the configured raters; resumable and cached."""
-    items = select(
-        onet_dir=onet_dir,
+    items = items_for_run(
         items_file=items_file,
+        onet_source=None if items_file is not None else resolve_onet_source(onet_dir, os.environ),
         item_type=item_type,
-        ids=ids,
+        ids=parse_item_ids(ids),
         limit=limit,
         sample=sample,
         seed=seed,
     )
-    specs = raters_from_options(
+    specs = raters_for_run(
         raters,
         {
             "name": name,

@@ -87,12 +87,14 @@ def neighbour_vote(
     temperature: float,
     query_groups: Sequence[object] | None = None,
     reference_groups: Sequence[object] | None = None,
+    n_classes: int = len(LABELS),
 ) -> Votes:
     """Vote of the ``k`` most similar references for each query (see the module docstring).
 
     ``queries`` (n, d) and ``references`` (m, d) must have unit-length rows. With groups, a
     reference whose group equals the query's group is left out (None never matches). A query
-    with no allowed reference gets uniform probabilities and NaN similarities.
+    with no allowed reference gets uniform probabilities and NaN similarities. ``labels`` are
+    class positions 0..``n_classes``-1 (by default the exposure classes of :data:`LABELS`).
     """
     if k < 1:
         raise ConfigError(f"k must be at least 1, not {k}")
@@ -102,8 +104,8 @@ def neighbour_vote(
     n, m = len(queries), len(references)
     if len(label_array) != m:
         raise ConfigError(f"{m} reference vectors but {len(label_array)} labels")
-    if np.any((label_array < 0) | (label_array >= len(LABELS))):
-        raise ConfigError("reference labels must be class positions 0, 1 or 2")
+    if np.any((label_array < 0) | (label_array >= n_classes)):
+        raise ConfigError(f"reference labels must be class positions 0 to {n_classes - 1}")
     group_codes = _group_codes(query_groups, reference_groups, n, m)
     width = min(k, m)
     neighbours = np.full((n, k), -1, dtype=np.int64)
@@ -127,13 +129,13 @@ def neighbour_vote(
         neighbours[start:stop, :width] = np.where(allowed, part, -1)
         similarities[start:stop, :width] = np.where(allowed, picked, np.nan)
     weights = softmax_weights(similarities, temperature)
-    onehot = np.zeros((n, k, len(LABELS)))
+    onehot = np.zeros((n, k, n_classes))
     known = neighbours >= 0
     rows, cols = np.nonzero(known)
     onehot[rows, cols, label_array[neighbours[rows, cols]]] = 1.0
     probabilities = np.einsum("nk,nkc->nc", weights, onehot)
     empty = ~known.any(axis=1)
-    probabilities[empty] = 1.0 / len(LABELS)
+    probabilities[empty] = 1.0 / n_classes
     return Votes(probabilities=probabilities, neighbours=neighbours, similarities=similarities)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dwa_rater.calibration.mapping import LABELS
+from dwa_rater.calibration.scale import is_default, or_default
 from dwa_rater.report.html import HtmlReport
 from dwa_rater.report.plotting import configure_matplotlib
 
@@ -78,7 +78,10 @@ def add_calibration_sections(report: HtmlReport, result: CalibrationResult) -> N
         report.paragraph("No evaluation: no LLM-rated item has a human label.", "note")
     if result.latent is not None:
         _latent_section(report, result)
-    report.figure(score_figure(result.scores), "Distribution of the output score by source.")
+    report.figure(
+        score_figure(result.scores, result.scale.default_coding),
+        "Distribution of the output score by source.",
+    )
     report.heading("Warnings and notes")
     lines = [*result.warnings, *result.notes, *(evaluation.notes if evaluation else [])]
     report.raw(_bullets(lines) if lines else "<p>None.</p>")
@@ -117,14 +120,23 @@ def _overview(report: HtmlReport, result: CalibrationResult) -> None:
         )
 
 
+def _coding_text(evaluation: EvaluationResult) -> str:
+    """What the ``<coding>_mae`` columns compare, in words."""
+    scale = or_default(evaluation.scale)
+    if is_default(scale):
+        return "beta_mae/beta_bias: predicted minus human beta code (E0 = 0, E2 = 0.5, E1 = 1)"
+    name = scale.default_coding
+    codes = ", ".join(f"{label} = {scale.coding()[label]:g}" for label in scale.order)
+    return f"{name}_mae/{name}_bias: predicted minus human {name} code ({codes})"
+
+
 def _evaluation_section(report: HtmlReport, evaluation: EvaluationResult) -> None:
     report.heading("Evaluation against the human labels")
     report.paragraph(
         f"Evaluation items: {evaluation.description}. The calibrated "
         "mapping is scored out of fold (stratified k-fold). Brier: multi-class, 0 best; ECE: "
-        "expected calibration error of the top class, 10 bins; beta_mae/beta_bias: predicted "
-        "minus human beta code (E0 = 0, E2 = 0.5, E1 = 1); occupation_*: the same after "
-        "averaging within occupations."
+        f"expected calibration error of the top class, 10 bins; {_coding_text(evaluation)}; "
+        "occupation_*: the same after averaging within occupations."
     )
     table = evaluation.table.copy()
     table.insert(1, "description", table["method"].map(_METHOD_TITLES))
@@ -162,14 +174,15 @@ def confusion_figure(evaluation: EvaluationResult) -> Figure:
     import matplotlib.pyplot as plt
 
     methods = list(evaluation.probabilities)
+    labels = or_default(evaluation.scale).labels
     figure, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.4), squeeze=False)
     for axis, method in zip(axes[0], methods, strict=True):
         table = evaluation.confusion(method).to_numpy()
         totals = table.sum(axis=1, keepdims=True)
         shares = np.divide(table, totals, out=np.zeros_like(table), where=totals > 0)
         axis.imshow(shares, vmin=0, vmax=1, cmap="Blues")
-        for i in range(len(LABELS)):
-            for j in range(len(LABELS)):
+        for i in range(len(labels)):
+            for j in range(len(labels)):
                 axis.text(
                     j,
                     i,
@@ -179,8 +192,8 @@ def confusion_figure(evaluation: EvaluationResult) -> Figure:
                     color="white" if shares[i, j] > 0.6 else "black",
                     fontsize=9,
                 )
-        axis.set_xticks(range(len(LABELS)), LABELS)
-        axis.set_yticks(range(len(LABELS)), LABELS)
+        axis.set_xticks(range(len(labels)), labels)
+        axis.set_yticks(range(len(labels)), labels)
         axis.set_xlabel("predicted class")
         axis.set_ylabel("human label")
         axis.set_title(_METHOD_TITLES[method], fontsize=9)
@@ -189,8 +202,9 @@ def confusion_figure(evaluation: EvaluationResult) -> Figure:
     return figure
 
 
-def score_figure(scores: pd.DataFrame) -> Figure:
-    """Histogram of the 0-1 score, one series per source."""
+def score_figure(scores: pd.DataFrame, coding: str = "beta") -> Figure:
+    """Histogram of the 0-1 score (on ``coding``, the rubric's default), one series per
+    source."""
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 3.5))
@@ -199,7 +213,7 @@ def score_figure(scores: pd.DataFrame) -> Figure:
         values = scores.loc[scores["source"] == source, "score"].dropna()
         if len(values):
             axis.hist(values, bins=bins, alpha=0.5, label=f"{source} ({len(values)})")
-    axis.set_xlabel("score (0-1, beta scale)")
+    axis.set_xlabel(f"score (0-1, {coding} scale)")
     axis.set_ylabel("items")
     axis.set_title("Output scores by source")
     if axis.get_legend_handles_labels()[0]:
@@ -210,22 +224,23 @@ def score_figure(scores: pd.DataFrame) -> Figure:
 def _latent_section(report: HtmlReport, result: CalibrationResult) -> None:
     latent = result.latent
     assert latent is not None
+    labels = result.scale.labels
     report.heading("Latent-class model")
     report.paragraph(
         f"Dawid-Skene EM from the soft majority vote: {latent.n_iterations} iterations, "
         f"{'converged' if latent.converged else 'not converged'}; class priors "
-        + ", ".join(f"{label} {p:.3f}" for label, p in zip(LABELS, latent.priors, strict=True))
+        + ", ".join(f"{label} {p:.3f}" for label, p in zip(labels, latent.priors, strict=True))
         + ". Each rater's estimated probability of giving a label (columns) when the true class "
         "is the row's."
     )
     records = []
     for r, rater in enumerate(result.raters):
-        for k, true in enumerate(LABELS):
+        for k, true in enumerate(labels):
             records.append(
                 {
                     "rater": rater,
                     "true class": true,
-                    **{f"says {x}": latent.confusion[r, k, j] for j, x in enumerate(LABELS)},
+                    **{f"says {x}": latent.confusion[r, k, j] for j, x in enumerate(labels)},
                 }
             )
     report.table(pd.DataFrame(records))

@@ -90,6 +90,9 @@ def test_a_run_gets_a_files_raters_or_one_ad_hoc_rater(tmp_path: Path) -> None:
         None, {"base_url": "http://127.0.0.1:9/v1", "model": "m", "rubric": "ilo@v1"}
     )
     assert remote.name == "m-ilo@v1" and remote.concurrency == AD_HOC_CONCURRENCY
+    # a model id with a slash (as DeepSeek's and Qwen's hosts spell them) makes a valid name
+    (slashed,) = raters_for_run(None, {"provider": "deepseek", "model": "deepseek-ai/DeepSeek-V3"})
+    assert slashed.name == "deepseek-ai-DeepSeek-V3-exposure"
     (named,) = raters_for_run(
         None, {"base_url": "http://127.0.0.1:9/v1", "model": "m", "name": "x", "concurrency": 2}
     )

@@ -204,6 +204,15 @@ def _calibrate_levels(tmp_path: Path, prompts: Path, ratings: pd.DataFrame) -> N
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(run.scores))
     html = (tmp_path / "report" / "calibration.html").read_text(encoding="utf-8")
     assert "linear_mae" in html and "says some" in html
+    # `agree` takes the order and coding from the rubric the ratings name (no --order needed).
+    agreed = runner.invoke(
+        app,
+        ["agree", str(tmp_path / "ratings.csv"), "--json", str(tmp_path / "agree.json"),
+         "--prompts-dir", str(prompts), "--bootstrap", "0"],
+    )  # fmt: skip
+    assert agreed.exit_code == 0, agreed.output
+    agree_scale = json.loads((tmp_path / "agree.json").read_text("utf-8"))["scale"]
+    assert agree_scale["order"] == ["none", "some", "all"] and agree_scale["coding"] == "linear"
     exported = runner.invoke(app, ["export", str(out), "--out", str(tmp_path / "export")])
     assert exported.exit_code == 0, exported.output
     table = pd.read_csv(tmp_path / "export" / "dwa_scores.csv")

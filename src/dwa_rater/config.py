@@ -44,6 +44,7 @@ TOML layout::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -258,6 +259,12 @@ def default_rater(**overrides: Any) -> RaterSpec:
 AD_HOC_CONCURRENCY = 4
 
 
+def ad_hoc_rater_name(model: str | None, rubric: str | None) -> str:
+    """``<model>-<rubric>`` with every run of characters a rater name cannot hold as ``-``
+    (``deepseek-ai/DeepSeek-V3`` -> ``deepseek-ai-DeepSeek-V3-exposure``)."""
+    return re.sub(r"[^A-Za-z0-9_.:@+-]+", "-", f"{model or 'embedded'}-{rubric or 'exposure'}")
+
+
 def raters_for_run(raters_file: Path | None, ad_hoc: Mapping[str, Any]) -> list[RaterSpec]:
     """The raters of a run: those of a TOML file, or one ad-hoc rater from ``ad_hoc`` settings
     (the raters-file keys; None values count as not given), by default the embedded model.
@@ -273,7 +280,7 @@ def raters_for_run(raters_file: Path | None, ad_hoc: Mapping[str, Any]) -> list[
         return load_raters(raters_file)
     remote = "base_url" in given or given.get("provider") not in (None, "embedded")
     if remote and "name" not in given:
-        given["name"] = f"{given.get('model', 'model')}-{given.get('rubric', 'exposure')}"
+        given["name"] = ad_hoc_rater_name(given.get("model", "model"), given.get("rubric"))
     if remote:
         given.setdefault("concurrency", AD_HOC_CONCURRENCY)
     return [default_rater(**given)]

@@ -8,7 +8,7 @@ DataFrames and never touch files.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +27,7 @@ CATALOG_GROUP_COLUMNS: tuple[str, ...] = ("gwa_id", "gwa_title", "iwa_id", "iwa_
 
 def agree_files(
     paths: Sequence[Path],
-    scale: LabelScale,
+    scale: LabelScale | Callable[[pd.DataFrame], LabelScale],
     *,
     raters: Sequence[str] | None = None,
     collapse: Collapse = "mode",
@@ -39,9 +39,12 @@ def agree_files(
 
     ``by`` names a grouping column: a column of the ratings table (one value per item), or one
     of :data:`CATALOG_GROUP_COLUMNS`, joined from the O*NET release at ``onet_source`` on
-    item_id = dwa_id.
+    item_id = dwa_id. ``scale`` may be a function of the ratings read (e.g. to take the labels
+    from the rubric the ratings name).
     """
     ratings = read_many_ratings(list(paths))
+    if callable(scale):
+        scale = scale(ratings)
     groups = None
     if by:
         if by in ratings.columns and ratings[by].notna().any():

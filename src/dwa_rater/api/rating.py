@@ -25,7 +25,6 @@ import concurrent.futures
 import json
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +33,13 @@ from typing import Any, TypeAlias
 import pandas as pd
 
 from dwa_rater import catalog
-from dwa_rater.config import RaterSpec, build_raters, default_rater, load_raters
+from dwa_rater.config import (
+    RaterSpec,
+    ad_hoc_rater_name,
+    build_raters,
+    default_rater,
+    load_raters,
+)
 from dwa_rater.errors import ConfigError
 from dwa_rater.paths import resolve_home, resolve_onet_source, resolve_prompts_dir
 from dwa_rater.schemas import Item
@@ -122,9 +127,7 @@ def as_items(items: ItemsInput) -> list[Item]:
 
 
 def _rater_name(values: Mapping[str, Any]) -> str:
-    model = str(values.get("model") or "embedded")
-    rubric = str(values.get("rubric") or "exposure")
-    return re.sub(r"[^A-Za-z0-9_.:@+-]+", "-", f"{model}-{rubric}")
+    return ad_hoc_rater_name(values.get("model"), values.get("rubric"))
 
 
 def as_raters(raters: RatersInput = None, rubric: str | None = None) -> list[RaterSpec]:

@@ -268,7 +268,9 @@ def normalise_labels(
         raise DataError(
             f"{source}: label {out.loc[first, 'label']!r} is outside the scale "
             f"{', '.join(names)} (rater {out.loc[first, 'rater']}, "
-            f"item {out.loc[first, 'item_id']}; {int(bad.sum())} row(s) in all)"
+            f"item {out.loc[first, 'item_id']}; {int(bad.sum())} row(s) in all); if the "
+            "raters used another rubric, name it with --rubric (and its folder with "
+            "--prompts-dir)"
         )
     out["label"] = labels
     scores = pd.to_numeric(out["score"], errors="coerce").astype("Float64")

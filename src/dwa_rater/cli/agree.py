@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from dwa_rater.agreement import (
@@ -15,9 +16,12 @@ from dwa_rater.agreement import (
     compare_score_files,
     write_text,
 )
+from dwa_rater.agreement.scale import LabelScale
 from dwa_rater.agreement.tables import Collapse
+from dwa_rater.calibration.scale import scale_for_ratings
 from dwa_rater.cli.options import measure_option
 from dwa_rater.paths import optional_onet_source
+from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
 from dwa_rater.report.agreement import write_agreement_report, write_score_comparison_report
 
 
@@ -55,8 +59,13 @@ def agree(
         str | None, typer.Option("--raters", help="Raters to compare, comma-separated.")
     ] = None,
     order: Annotated[
-        str, typer.Option("--order", help="Labels from lowest to highest, comma-separated.")
-    ] = "E0,E2,E1",
+        str | None,
+        typer.Option(
+            "--order",
+            help="Labels from lowest to highest, comma-separated [default: the rubric's order, "
+            "E0,E2,E1 for exposure].",
+        ),
+    ] = None,
     codes: Annotated[
         str | None, typer.Option("--codes", help="Numeric code per label in --order, e.g. 0,0.5,1.")
     ] = None,
@@ -65,6 +74,17 @@ def agree(
         typer.Option(
             "--measure", help="Coding of the labels: the rubric's default (beta), alpha or gamma."
         ),
+    ] = None,
+    rubric: Annotated[
+        str | None,
+        typer.Option(
+            "--rubric",
+            help="Rubric (name or name@version) whose scale the labels are on [default: the one "
+            "the ratings name; exposure when they name none].",
+        ),
+    ] = None,
+    prompts_dir: Annotated[
+        Path | None, typer.Option("--prompts-dir", help="Folder of the rubrics.")
     ] = None,
     coding: Annotated[
         str | None, typer.Option("--coding", hidden=True, help="Old name of --measure.")
@@ -90,10 +110,16 @@ def agree(
     ] = 0.95,
 ) -> None:
     """Agreement between raters: pairs, all raters, self-consistency, groups."""
-    scale = build_scale(_split(order), _numbers(codes), measure_option(measure, coding))
+    chosen = measure_option(measure, coding)
+    folder = prompts_dir or DEFAULT_PROMPTS_DIR
+
+    def scale_of_ratings(ratings: pd.DataFrame) -> LabelScale:
+        found = scale_for_ratings(ratings, rubric=rubric, prompts_dir=folder)
+        return build_scale(_split(order), _numbers(codes), chosen, rubric=found)
+
     result = agree_files(
         files,
-        scale,
+        scale_of_ratings,
         raters=_split(raters),
         collapse=collapse,
         by=by,

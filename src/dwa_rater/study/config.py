@@ -11,6 +11,13 @@ Everything is optional; the defaults run the whole study offline on the embedded
     [[raters]]            # the panel (default: see DEFAULT_PANEL); same keys as --raters files
     name = "exposure-t0"
 
+    [reference]           # the offline reference rater beside the panel (issue 12)
+    use = "auto"          # auto: with the default panel, when the labels are found; always; never
+    labels = ""           # Eloundou et al. full_labelset.tsv; empty: found in the data dir
+    rater = "human"       # whose labels vote (the release's aggregated human label)
+    k = 15
+    name = "reference-human"
+
     [review]
     project = "dwa-review"     # Label Studio project, used when LABEL_STUDIO_URL/API_KEY are set
     mode = "blind"
@@ -74,6 +81,14 @@ class StudySection(_Section):
     all: bool = False
 
 
+class ReferenceSection(_Section):
+    use: Literal["auto", "always", "never"] = "auto"
+    labels: str = ""
+    rater: str = "human"
+    k: int = Field(default=15, ge=1, le=1000)
+    name: str = Field(default="reference-human", pattern=r"^[A-Za-z0-9_.:@+-]+$")
+
+
 class ReviewSection(_Section):
     project: str = "dwa-review"
     mode: Literal["blind", "assisted"] = "blind"
@@ -107,6 +122,7 @@ class StudyConfig(_Section):
 
     study: StudySection = StudySection()
     raters: tuple[RaterSpec, ...] = ()
+    reference: ReferenceSection = ReferenceSection()
     review: ReviewSection = ReviewSection()
     postings: PostingsSection = PostingsSection()
     indices: IndicesSection = IndicesSection()

@@ -164,3 +164,32 @@ def test_posting_dwa_weights_match_the_posting_scores() -> None:
     direct = score_postings(posting_lines, line_mapping, scores).set_index("posting_id")["score"]
     via = score_postings_from_dwas(weights, scores).set_index("posting_id")["score"]
     np.testing.assert_allclose(via.loc[direct.index], direct, atol=1e-12)
+
+
+def test_the_study_adds_interval_columns_to_every_table() -> None:
+    from dwa_rater.indices.labour_market.pipeline import build_labour_market_indices
+    from dwa_rater.study.intervals import HumanItems, labour_market_with_intervals
+
+    postings, posting_dwas = _market(seed=2)
+    postings = postings.assign(applicants=1, education="bachelor", experience_years_min=1)
+    rng = np.random.default_rng(3)
+    human = rng.uniform(0, 1, 8)
+    gold = np.where(np.arange(8) % 2 == 0, human, np.nan)  # half the DWAs labelled
+    items = _items(gold, np.clip(human + rng.normal(0, 0.1, 8), 0, 1))
+    scores = score_postings_from_dwas(posting_dwas, items.set_index("item_id")["llm"])
+    labour = build_labour_market_indices(postings, scores, 2022, 2023)
+    sample = HumanItems(items, ("llm",), "human", 4, 0)
+    out = labour_market_with_intervals(labour, sample, postings, posting_dwas)
+    for table, prefix in (
+        (out.occupation_index, ""),
+        (out.occupation_change, "from_"),
+        (out.occupation_change, "to_"),
+        (out.occupation_change, "change_"),
+        (out.city_index, ""),
+    ):
+        low, high = table[f"{prefix}ci_low"], table[f"{prefix}ci_high"]
+        assert low.notna().all() and (low <= high).all(), prefix
+        assert (table[f"{prefix}n_gold"] > 0).all()
+    assert len(out.city_index) == len(labour.city_index)
+    width = out.occupation_index["ci_high"] - out.occupation_index["ci_low"]
+    assert (width > 0).all()  # half the DWAs unlabelled: real uncertainty

@@ -65,8 +65,9 @@ def evidence_rows(ratings: pd.DataFrame, result: StudyResult) -> list[dict[str, 
                 "numbers": f"labels of the reference rater {reference_name} (ratings.csv)",
                 "rest on": f"{_ON_HUMANS} (a vote of the {reference.get('k')} most similar "
                 "human-labelled task statements; no LLM)",
-                "rubric and model": "the annotators' E0/E1/E2 rubric of Eloundou et al.; "
-                f"similarity by {reference.get('embedding_model', 'the embedding model')}",
+                "rubric and model": "the annotators' E0/E1/E2 rubric of Eloundou et al., on "
+                "task statements (carried to DWA statements by similarity, not validated on "
+                f"DWAs); similarity by {reference.get('embedding_model', 'the embedding model')}",
                 "human sample": str(reference.get("human_sample", "")),
             }
         )
@@ -126,7 +127,8 @@ def add_evidence_section(report: HtmlReport, ratings: pd.DataFrame, result: Stud
         "model. Human labels enter in three ways: the reference rater votes with published "
         "human labels; calibration and the confidence intervals use the study's own human "
         "labels (Label Studio reviews: a random audit sample; contested items are left out "
-        "of the intervals). Everything else rests on the LLM raters alone."
+        "of the intervals). The panel's labels rest on the LLM alone; numbers built from "
+        "several raters' labels rest on both, as the table says."
     )
     report.table(pd.DataFrame(evidence_rows(ratings, result)))
     report.heading("Raters of this run", level=3)

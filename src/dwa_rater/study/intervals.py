@@ -148,7 +148,7 @@ def study_intervals(
     )
     sample = human_items(ratings, human, panel, measure, selection)
     if isinstance(sample, str):
-        return labour, {"intervals": False, "reason": f"{sample}: no intervals"}
+        return labour, {"intervals": False, "reason": sample}
     posting_lines, line_mapping = read_mapping(mapping_dir)
     with_ci = labour_market_with_intervals(
         labour,

@@ -193,3 +193,18 @@ def test_the_study_adds_interval_columns_to_every_table() -> None:
     assert len(out.city_index) == len(labour.city_index)
     width = out.occupation_index["ci_high"] - out.occupation_index["ci_low"]
     assert (width > 0).all()  # half the DWAs unlabelled: real uncertainty
+
+    # the study report draws them: bars in the occupation plot, lines on the city bars
+    from dwa_rater.report.html import HtmlReport
+    from dwa_rater.report.plotting import configure_matplotlib
+    from dwa_rater.report.study import _occupation_lines
+    from dwa_rater.report.study_postings import add_city_sections
+
+    configure_matplotlib()  # the CJK font the report uses
+    report = HtmlReport("t")
+    record = {"intervals": True, "human_sample": "4 human labels of rater 'human'"}
+    add_city_sections(report, {"labour": out}, record)
+    figure = _occupation_lines(out)
+    assert len(figure.axes[0].collections) >= 3  # one interval collection per category
+    page = report.render()
+    assert "rest on 4 human labels" in page and "lines: 95% intervals" in page

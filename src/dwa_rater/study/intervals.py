@@ -94,7 +94,8 @@ def human_items(
             items = items.drop(columns=PROBABILITY_COLUMN)
     n_gold = int(items["gold"].notna().sum())
     if n_gold < 2:
-        return f"{n_gold} usable human label(s) of rater {human!r} (an interval needs 2)"
+        left_out = f"{excluded} contested or unselected left out; " if excluded else ""
+        return f"{n_gold} usable human label(s) of rater {human!r} ({left_out}an interval needs 2)"
     return HumanItems(items, tuple(predicted), human, n_gold, excluded)
 
 

@@ -90,3 +90,28 @@ def test_report_says_what_rests_on_human_labels(tmp_path: Path) -> None:
     result.steps["reference"] = {"status": "skipped", "reason": "no human labels to vote with"}
     skipped = pd.DataFrame(evidence_rows(ratings, result)).iloc[1]
     assert skipped["rest on"] == "skipped" and skipped["human sample"].startswith("no human")
+
+
+def test_the_calibration_row_counts_what_rests_on_human_labels(tmp_path: Path) -> None:
+    class Calibration:
+        method = "latent_class"
+
+        def source_counts(self) -> dict[str, int]:
+            return {"human": 18, "calibrated": 0, "raw": 2}
+
+    result = StudyResult(paths=StudyPaths(tmp_path))
+    result.steps["reference"] = {"status": "skipped", "reason": "turned off"}
+    result.artifacts["calibration"] = Calibration()
+    ratings = _ratings().assign(model="m", prompt_name="exposure", prompt_version="v1")
+    ratings["endpoint"] = "embedded"
+    rows = pd.DataFrame(evidence_rows(ratings, result)).set_index("numbers")
+    row = rows.loc["activity scores (dwa_scores.csv) and every index built on them"]
+    assert row["rest on"] == (
+        "human labels for 18 DWAs (the reviewers' label is the score) and 0 calibrated on them; "
+        "2 from the raters' labels alone"
+    )
+    assert row["human sample"] == "18 DWAs labelled by the study's reviewers"
+    Calibration.source_counts = lambda self: {"human": 0, "calibrated": 0, "raw": 20}  # type: ignore[method-assign]
+    rows = pd.DataFrame(evidence_rows(ratings, result)).set_index("numbers")
+    row = rows.loc["activity scores (dwa_scores.csv) and every index built on them"]
+    assert row["rest on"].startswith("an LLM only") and row["human sample"] == "none in this run"

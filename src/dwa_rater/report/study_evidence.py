@@ -83,8 +83,12 @@ def evidence_rows(ratings: pd.DataFrame, result: StudyResult) -> list[dict[str, 
     calibration = result.artifacts.get("calibration")
     if calibration is not None:
         sources = calibration.source_counts()
-        if sources["human"]:
-            rest = f"{_ON_HUMANS} ({sources['human']} DWAs labelled by the study's reviewers)"
+        if sources["human"] or sources["calibrated"]:
+            rest = (
+                f"{_ON_HUMANS} for {sources['human']} DWAs (the reviewers' label is the score) "
+                f"and {sources['calibrated']} calibrated on them; {sources['raw']} from the "
+                "raters' labels alone"
+            )
         elif reference_name:
             rest = (
                 "the raters' labels combined without human labels: the LLM panel and the "

@@ -1,7 +1,8 @@
 """Settings of the one-command study, from a TOML file with sensible defaults.
 
-Everything is optional; the defaults run the whole study offline on the embedded model in about
-15 minutes on 2 cores. Layout::
+Everything is optional; the defaults run the whole study offline on the embedded model (and the
+reference rater when the data dir holds the Eloundou labels) in about 30 minutes on 2 cores the
+first time (see the README's Benchmarks). Layout::
 
     [study]
     sample = 100          # DWAs rated (seeded random sample); all = true for all 2,087

@@ -52,9 +52,15 @@ def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
     assert "weighting: national" in html
     assert "publishes no rubric" in html and "not comparable across rubrics" in html
     assert html.count("Synthetic data: the postings in this section") >= 4
+    # the data dir holds the Eloundou et al. labels: the reference rater votes beside the panel
+    assert manifest["steps"]["reference"]["k"] == 15
+    assert "human labels" in manifest["steps"]["reference"]["human_sample"]
+    assert "What rests on human labels" in html and "reference-human" in html
+    assert "No intervals: no human labels" in html  # no reviews pulled: no fake intervals
+    assert "ci_low" not in city.columns
     ratings = pd.read_csv(out / "ratings.csv")
-    assert set(ratings["rater"]) == {"exposure-t0", "exposure-t08", "ilo-t0"}
-    assert len(ratings) == 10 * 4  # three raters, one with two samples
+    assert set(ratings["rater"]) == {"exposure-t0", "exposure-t08", "ilo-t0", "reference-human"}
+    assert len(ratings) == 10 * 5  # four raters, one with two samples
     for name in (
         "dwa_scores.csv",
         "export/dwa_scores.parquet",
@@ -71,7 +77,7 @@ def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     manifest = json.loads((out / "study_manifest.json").read_text(encoding="utf-8"))
     assert manifest["steps"]["rate"]["rated"] == 0  # resumed: nothing rated twice
-    assert len(pd.read_csv(out / "ratings.csv")) == 40
+    assert len(pd.read_csv(out / "ratings.csv")) == 50
 
     if CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None:
         check_report_in_browser(out / "report.html", tmp_path)

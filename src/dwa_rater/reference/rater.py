@@ -68,13 +68,13 @@ def reference_from_frame(
         raise DataError(f"{source}: rater {rater!r} has no E0/E1/E2 label with an item_text")
     if "onetsoc_code" not in rows.columns:
         rows = rows.assign(onetsoc_code=pd.NA)
-    rows = rows.assign(item_id=rows["item_id"].astype(str))
-    kept = []
-    for _, group in rows.groupby("item_id", sort=True):
-        counts = group["label"].value_counts()
-        top = counts[counts == counts.max()].index
-        kept.append(group[group["label"].isin(top)].iloc[-1])
-    table = pd.DataFrame(kept)
+    rows = rows.assign(item_id=rows["item_id"].astype(str)).reset_index(drop=True)
+    # per item, its most frequent label; on a tie the last row holding one of the tied labels
+    # (vectorised: a loop over 9,500 groups took 19 s)
+    counts = rows.groupby(["item_id", "label"], sort=False)["label"].transform("size")
+    best = counts.groupby(rows["item_id"], sort=False).transform("max")
+    table = rows[counts == best].drop_duplicates("item_id", keep="last")
+    table = table.sort_values("item_id", kind="stable")
     position = {label: k for k, label in enumerate(LABELS)}
     occupations = tuple(
         None if pd.isna(v) else str(v) for v in table["onetsoc_code"].astype(object)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 #: Section anchors, in order, with their titles.
 SECTIONS: dict[str, str] = {
     "summary": "Summary",
+    "evidence": "What rests on human labels, what on an LLM",
     "provenance": "Provenance",
     "labels": "Ratings per rater",
     "agreement": "Agreement between raters",
@@ -165,6 +166,14 @@ def _summary(report: HtmlReport, ratings: pd.DataFrame, result: StudyResult) -> 
                 f"Most exposed occupation category in {labour.to_year}: "
                 f"{top['occupation_category']} (index {top['index']:.2f})."
             )
+    reference = result.steps.get("reference", {})
+    if reference.get("rater"):
+        lines.append(
+            f"Reference rater {reference['rater']}: votes of human labels, "
+            f"{reference.get('human_sample', '')}."
+        )
+    elif reference.get("reason"):
+        lines.append(f"Reference rater skipped: {reference['reason']}.")
     review = result.steps.get("review", {})
     if "selected" in review:
         lines.append(f"{review['selected']} activities selected for human review.")
@@ -311,10 +320,22 @@ def _onet(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
 def _occupation_lines(labour: Any) -> Figure:
     import matplotlib.pyplot as plt
 
+    from dwa_rater.report.study_evidence import draw_intervals
+
     index = labour.occupation_index
     figure, ax = plt.subplots(figsize=(8, 4.6))
-    for category, group in index.groupby("occupation_category"):
-        ax.plot(group["year"], group["index"], marker="o", linewidth=1.2, label=category)
+    for number, (category, group) in enumerate(index.groupby("occupation_category")):
+        (line,) = ax.plot(group["year"], group["index"], marker="o", linewidth=1.2, label=category)
+        if "ci_low" in group.columns:
+            # side by side, so that the bars of one year do not hide each other
+            shift = (number - index["occupation_category"].nunique() / 2) * 0.015
+            draw_intervals(
+                ax,
+                group["year"] + shift,
+                group["ci_low"],
+                group["ci_high"],
+                colour=line.get_color(),
+            )
     ax.set_xlabel("year")
     ax.set_ylabel("LLM exposure index (0-1)")
     ax.set_title("Occupation index by year")
@@ -329,8 +350,14 @@ def _postings(
     from dwa_rater.report.labour_market import add_labour_market_sections
 
     _section(report, "postings", result)
+    from dwa_rater.report.study_evidence import interval_note
+
     labour = artifacts["labour"]
-    report.figure(_occupation_lines(labour), "Mean posting score per occupation category.")
+    report.paragraph(interval_note(result.steps.get("labour_market", {})), css_class="note")
+    caption = "Mean posting score per occupation category"
+    if "ci_low" in labour.occupation_index.columns:
+        caption += "; bars: 95% intervals resting on the human sample"
+    report.figure(_occupation_lines(labour), caption + ".")
     add_labour_market_sections(report, labour)
     if paths.mapping_quality.exists():
         report.heading("Mapping duty lines to activities: precision and recall", level=3)
@@ -347,7 +374,7 @@ def _cities(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) 
     from dwa_rater.report.study_postings import add_city_sections
 
     _section(report, "cities", result)
-    add_city_sections(report, artifacts)
+    add_city_sections(report, artifacts, result.steps.get("labour_market", {}))
     _end(report)
 
 
@@ -402,6 +429,7 @@ def write_study_report(
     configure_matplotlib()
     from dwa_rater.report.agreement import add_agreement_sections
     from dwa_rater.report.calibration import add_calibration_sections
+    from dwa_rater.report.study_evidence import add_evidence_section
 
     artifacts = result.artifacts
     measure = config.indices.measure
@@ -410,6 +438,9 @@ def write_study_report(
     report.raw(f"<nav>{nav}</nav>")
     ratings = read_ratings(paths.ratings)
     _summary(report, ratings, result)
+    _section(report, "evidence")
+    add_evidence_section(report, ratings, result)
+    _end(report)
     _provenance(report, paths, result)
     _labels(report, ratings)
     _section(report, "agreement")

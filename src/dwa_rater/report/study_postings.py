@@ -13,13 +13,17 @@ import pandas as pd
 from dwa_rater.indices.city import WEIGHTING_DESCRIPTIONS, compare_city_ranks
 from dwa_rater.report.html import HtmlReport
 from dwa_rater.report.labour_market import city_index_title, latest_city_table
+from dwa_rater.report.study_evidence import draw_intervals, interval_note
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def add_city_sections(report: HtmlReport, artifacts: dict[str, Any]) -> None:
-    """The city LLM-exposure index of the last compared window, its weighting named."""
+def add_city_sections(
+    report: HtmlReport, artifacts: dict[str, Any], record: dict[str, Any] | None = None
+) -> None:
+    """The city LLM-exposure index of the last compared window, its weighting named, with
+    intervals when the labour-market step's ``record`` says it made them."""
     import matplotlib.pyplot as plt
 
     labour = artifacts["labour"]
@@ -28,13 +32,19 @@ def add_city_sections(report: HtmlReport, artifacts: dict[str, Any]) -> None:
     latest = latest.sort_values("index")
     title = city_index_title(weighting, label)
     report.paragraph(f"Weighting {weighting}: {WEIGHTING_DESCRIPTIONS[weighting]}.")
+    report.paragraph(interval_note(record or {}), css_class="note")
     figure, ax = plt.subplots(figsize=(7, 0.28 * len(latest) + 1.5))
     ax.barh(latest["city_name"].astype(str), latest["index"], color="#d9534f")
+    if "ci_low" in latest.columns:
+        draw_intervals(
+            ax, np.arange(len(latest)), latest["ci_low"], latest["ci_high"], horizontal=True
+        )
     unit = "0-1" if weighting == "within-city" else "sum of weighted occupation indices"
     ax.set_xlabel(f"city LLM exposure index ({unit})")
     ax.set_ylabel("city")
     ax.set_title(title)
-    report.figure(figure, title)
+    bars = "; lines: 95% intervals" if "ci_low" in latest.columns else ""
+    report.figure(figure, title + bars)
     report.heading(title, level=3)
     report.table(latest.sort_values("rank"))
 

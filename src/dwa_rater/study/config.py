@@ -1,7 +1,8 @@
 """Settings of the one-command study, from a TOML file with sensible defaults.
 
-Everything is optional; the defaults run the whole study offline on the embedded model in about
-15 minutes on 2 cores. Layout::
+Everything is optional; the defaults run the whole study offline on the embedded model (and the
+reference rater when the data dir holds the Eloundou labels) in about 30 minutes on 2 cores the
+first time (see the README's Benchmarks). Layout::
 
     [study]
     sample = 100          # DWAs rated (seeded random sample); all = true for all 2,087
@@ -10,6 +11,13 @@ Everything is optional; the defaults run the whole study offline on the embedded
 
     [[raters]]            # the panel (default: see DEFAULT_PANEL); same keys as --raters files
     name = "exposure-t0"
+
+    [reference]           # the offline reference rater beside the panel (issue 12)
+    use = "auto"          # auto: with the default panel, when the labels are found; always; never
+    labels = ""           # Eloundou et al. full_labelset.tsv; empty: found in the data dir
+    rater = "human"       # whose labels vote (the release's aggregated human label)
+    k = 15
+    name = "reference-human"
 
     [review]
     project = "dwa-review"     # Label Studio project, used when LABEL_STUDIO_URL/API_KEY are set
@@ -74,6 +82,14 @@ class StudySection(_Section):
     all: bool = False
 
 
+class ReferenceSection(_Section):
+    use: Literal["auto", "always", "never"] = "auto"
+    labels: str = ""
+    rater: str = "human"
+    k: int = Field(default=15, ge=1, le=1000)
+    name: str = Field(default="reference-human", pattern=r"^[A-Za-z0-9_.:@+-]+$")
+
+
 class ReviewSection(_Section):
     project: str = "dwa-review"
     mode: Literal["blind", "assisted"] = "blind"
@@ -107,6 +123,7 @@ class StudyConfig(_Section):
 
     study: StudySection = StudySection()
     raters: tuple[RaterSpec, ...] = ()
+    reference: ReferenceSection = ReferenceSection()
     review: ReviewSection = ReviewSection()
     postings: PostingsSection = PostingsSection()
     indices: IndicesSection = IndicesSection()

@@ -167,13 +167,25 @@ def _run_steps(
     on_progress: ProgressCallback | None,
 ) -> None:
     tables = catalog.load_onet(inputs.onet_source)
+    panel = list(config.panel())
+    with _step(result, "reference", log, optional=True) as record:
+        from dwa_rater.study.reference import embed_reference, prepare_reference
+
+        reference = prepare_reference(config, inputs.data_dir, paths.out / "reference")
+        result.artifacts["reference"] = reference
+        record.update(reference.record())
+        if reference.spec is not None:
+            record.update(embed_reference(reference.spec, inputs.home / "embeddings"))
+            panel.append(reference.spec)
+        else:
+            log(f"[reference] skipped: {reference.reason}")
     with _step(result, "rate", log) as record:
         items = catalog.dwa_items(tables)
         if not config.study.all:
             items = catalog.select_items(items, sample=config.study.sample, seed=config.study.seed)
         run = execute_run(
             items,
-            list(config.panel()),
+            panel,
             out=paths.ratings,
             cache_dir=inputs.home / "responses",
             environ=environ,
@@ -249,7 +261,7 @@ def _run_steps(
                 ratings,
                 paths.out,
                 config.review.human_rater,
-                [spec.name for spec in config.panel()],
+                [spec.name for spec in panel],
                 measure,
                 paths.contested,
             )
@@ -291,6 +303,22 @@ def _run_steps(
                 paths.ai_talent,
                 periods=list(config.postings.ai_periods) or None,
             )
+        from dwa_rater.indices.labour_market.files import write_labour_market_indices
+        from dwa_rater.study.intervals import study_intervals
+
+        labour, intervals = study_intervals(
+            labour,
+            ratings,
+            config.review.human_rater,
+            [spec.name for spec in panel],
+            measure,
+            postings_file=_postings_file(config, paths),
+            mapping_dir=paths.mapping,
+            selection_file=paths.contested,
+        )
+        if intervals["intervals"]:
+            write_labour_market_indices(labour, paths.labour)
+        record.update(intervals)
         result.artifacts["labour"] = labour
         record["compared"] = f"{labour.from_label} -> {labour.to_label}"
         record["city_weighting"] = labour.city_weighting

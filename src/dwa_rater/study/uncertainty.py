@@ -36,7 +36,10 @@ def study_estimate(
     if human not in raters:
         # nothing to estimate yet: the step is done, and says why there is no interval
         return {"reason": f"no human labels (rater {human!r}) yet: no interval"}
-    predicted = tuple(r for r in panel if r in raters and r != human)
+    from dwa_rater.study.intervals import raters_with_measure
+
+    # a rubric with only a 0-1 score (ilo) has no label to code as alpha/beta/gamma
+    predicted = tuple(raters_with_measure(ratings, [r for r in panel if r != human], measure))
     if not predicted:
         raise DataError("no LLM rater in the ratings")
     options = EstimateOptions(gold=human, predicted=predicted, measure=measure)

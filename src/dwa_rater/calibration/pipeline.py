@@ -93,8 +93,8 @@ def _prepare(
     present = sorted(str(r) for r in frame["rater"].dropna().unique())
     if options.human not in present and not options.require_human:
         warnings.append(
-            f"no labels from the human rater {options.human!r} yet: scores come from the LLM "
-            "raters alone (latent class), uncalibrated"
+            f"no labels from the human rater {options.human!r} yet: scores come from the "
+            f"raters alone ({', '.join(present)}; latent class), uncalibrated"
         )
     elif options.human not in present:
         raise DataError(

@@ -85,6 +85,7 @@ import pandas as pd
 from dwa_rater.embedding import EmbeddingCache, Role, text_sha256
 from dwa_rater.errors import ConfigError, DataError
 from dwa_rater.indices.duties import split_duties
+from dwa_rater.indices.text_pooling import blend_title_and_texts, log_mean_exp_per_dwa
 
 MatchWeighting = Literal["margin", "softmax"]
 
@@ -97,14 +98,19 @@ class MappingConfig:
     """How lines are matched to DWAs (see the module doc for each field's role)."""
 
     top_k: int = 1
-    threshold: float = 0.83
+    threshold: float = 0.82
     weighting: MatchWeighting = "margin"
     temperature: float = 0.01
     n_candidates: int = 10
     dwa_role: Role = "passage"
-    #: Also match against the O*NET task statements linked to each DWA: a DWA's similarity is
-    #: the highest cosine of its title and its tasks (richer text than the title alone).
-    match_tasks: bool = False
+    #: Also match against the O*NET task statements linked to each DWA: a DWA's score blends
+    #: its title's cosine with a soft maximum over its tasks' cosines
+    #: (:mod:`dwa_rater.indices.text_pooling`).
+    match_tasks: bool = True
+    #: Share of the title in that blend (the rest goes to the tasks).
+    title_weight: float = 0.3
+    #: Temperature of the soft maximum over a DWA's tasks (cosine units).
+    task_temperature: float = 0.05
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -117,6 +123,10 @@ class MappingConfig:
             raise ConfigError(f"weighting must be margin or softmax, not {self.weighting!r}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be positive, not {self.temperature}")
+        if not 0.0 <= self.title_weight <= 1.0:
+            raise ConfigError(f"title_weight must be in [0, 1], not {self.title_weight}")
+        if self.task_temperature <= 0:
+            raise ConfigError(f"task_temperature must be positive, not {self.task_temperature}")
         if not -1.0 <= self.threshold < 1.0:
             raise ConfigError(f"threshold must be a cosine in [-1, 1), not {self.threshold}")
 
@@ -256,20 +266,6 @@ def nearest(
     return indices, similarities
 
 
-def best_per_dwa(
-    similarities: np.ndarray, owner: np.ndarray, n_dwas: int, floor: np.ndarray | None = None
-) -> np.ndarray:
-    """``(n_lines, n_dwas)``: for each DWA the highest similarity among the texts it owns
-    (``owner[j]`` is the DWA position of text ``j``), at least ``floor`` when given."""
-    order = np.argsort(owner, kind="stable")
-    sorted_owner = owner[order]
-    starts = np.flatnonzero(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]])
-    best = np.full((similarities.shape[0], n_dwas), -1.0, dtype=np.float32)
-    if len(order):
-        best[:, sorted_owner[starts]] = np.maximum.reduceat(similarities[:, order], starts, axis=1)
-    return best if floor is None else np.maximum(best, floor)
-
-
 def rank_lines(
     lines: Sequence[str],
     dwas: pd.DataFrame,
@@ -278,12 +274,16 @@ def rank_lines(
     n_candidates: int = 10,
     dwa_role: Role = "passage",
     dwa_texts: pd.DataFrame | None = None,
+    title_weight: float = 0.3,
+    task_temperature: float = 0.05,
     chunk: int = 256,
 ) -> pd.DataFrame:
     """Candidate table for distinct ``lines``: line_sha, rank (1 = nearest), dwa_id, similarity.
 
     ``dwa_texts`` (dwa_id, text; e.g. the O*NET task statements linked to each DWA) adds texts
-    that speak for a DWA: its similarity is then the highest cosine of its title and its texts.
+    that speak for a DWA: its similarity is then ``title_weight`` times its title's cosine plus
+    the rest times the log-mean-exp of its texts' cosines at ``task_temperature``
+    (:mod:`dwa_rater.indices.text_pooling`).
     """
     catalogue = check_dwas(dwas)
     distinct = list(dict.fromkeys(lines))
@@ -301,9 +301,10 @@ def rank_lines(
         similarities = np.empty((len(distinct), n), dtype=np.float32)
         for start in range(0, len(distinct), chunk):
             block = line_vectors[start : start + chunk]
-            best = best_per_dwa(
-                block @ text_vectors.T, owner, len(catalogue), block @ dwa_vectors.T
+            pooled = log_mean_exp_per_dwa(
+                block @ text_vectors.T, owner, len(catalogue), task_temperature
             )
+            best = blend_title_and_texts(block @ dwa_vectors.T, pooled, title_weight)
             order = np.argsort(-best, axis=1, kind="stable")[:, :n]
             indices[start : start + chunk] = order
             similarities[start : start + chunk] = np.take_along_axis(best, order, axis=1)
@@ -371,11 +372,14 @@ class CandidateStore:
         dwas: pd.DataFrame,
         dwa_role: Role,
         dwa_texts: pd.DataFrame | None = None,
+        title_weight: float = 0.3,
+        task_temperature: float = 0.05,
     ) -> None:
         slug = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in encoder_name)
         key = catalogue_sha256(check_dwas(dwas))[:16]
         if dwa_texts is not None and len(dwa_texts):
             key += "-texts" + texts_sha256(dwa_texts)[:12]
+            key += f"-w{title_weight:g}-t{task_temperature:g}"
         self.path = Path(directory) / f"candidates-{slug}-{key}-{dwa_role}.parquet"
 
     def read(self) -> pd.DataFrame:
@@ -433,6 +437,8 @@ def map_lines(
         n_candidates=config.n_candidates,
         dwa_role=config.dwa_role,
         dwa_texts=dwa_texts if config.match_tasks else None,
+        title_weight=config.title_weight,
+        task_temperature=config.task_temperature,
     )
     if store is not None:
         store.add(fresh)

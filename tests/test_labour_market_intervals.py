@@ -199,11 +199,12 @@ def test_the_study_adds_interval_columns_to_every_table() -> None:
     from dwa_rater.report.plotting import configure_matplotlib
     from dwa_rater.report.study import _occupation_lines
     from dwa_rater.report.study_postings import add_city_sections
+    from dwa_rater.study.artifacts import StudyArtifacts
 
     configure_matplotlib()  # the CJK font the report uses
     report = HtmlReport("t")
     record = {"intervals": True, "human_sample": "4 human labels of rater 'human'"}
-    add_city_sections(report, {"labour": out}, record)
+    add_city_sections(report, StudyArtifacts(labour=out), record)
     figure = _occupation_lines(out)
     assert len(figure.axes[0].collections) >= 3  # one interval collection per category
     page = report.render()

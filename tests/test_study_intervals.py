@@ -101,7 +101,7 @@ def test_the_calibration_row_counts_what_rests_on_human_labels(tmp_path: Path) -
 
     result = StudyResult(paths=StudyPaths(tmp_path))
     result.steps["reference"] = {"status": "skipped", "reason": "turned off"}
-    result.artifacts["calibration"] = Calibration()
+    result.artifacts.calibration = Calibration()  # type: ignore[assignment]
     ratings = _ratings().assign(model="m", prompt_name="exposure", prompt_version="v1")
     ratings["endpoint"] = "embedded"
     rows = pd.DataFrame(evidence_rows(ratings, result)).set_index("numbers")

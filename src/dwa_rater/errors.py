@@ -5,6 +5,10 @@ The CLI turns every ``DwaRaterError`` into a one-line message and a non-zero exi
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DwaRaterError(Exception):
     """Base class of every error the tool reports to its user."""
@@ -32,3 +36,11 @@ class LocalModelError(EndpointError):
 
 class ReviewError(DwaRaterError):
     """Label Studio is unreachable, refuses the token, or holds an unexpected project."""
+
+
+def present(value: T | None, name: str) -> T:
+    """``value``, or a :class:`DataError` saying there is no ``name`` (e.g. a study step's
+    result that the step did not make)."""
+    if value is None:
+        raise DataError(f"no {name}: the step that makes it did not run or failed")
+    return value

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dwa_rater.errors import present
 from dwa_rater.report.html import HtmlReport
 from dwa_rater.report.plotting import configure_matplotlib
 from dwa_rater.store import read_ratings
@@ -21,6 +22,7 @@ from dwa_rater.store import read_ratings
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from dwa_rater.study.artifacts import StudyArtifacts
     from dwa_rater.study.config import StudyConfig
     from dwa_rater.study.pipeline import StudyInputs, StudyPaths, StudyResult
 
@@ -143,13 +145,13 @@ def _summary(report: HtmlReport, ratings: pd.DataFrame, result: StudyResult) -> 
         f"{ok['item_id'].nunique()} activities rated by {ok['rater'].nunique()} raters "
         f"({len(ok)} ratings; models: {', '.join(sorted(ok['model'].dropna().unique()))}).",
     ]
-    agreement = result.artifacts.get("agreement")
+    agreement = result.artifacts.agreement
     if agreement is not None:
         overall = agreement.summary.get("overall", {})
         alpha = overall.get("krippendorff_alpha_ordinal")
         if alpha is not None:
             lines.append(f"Agreement of all raters: Krippendorff's alpha (ordinal) {alpha:.2f}.")
-    calibration = result.artifacts.get("calibration")
+    calibration = result.artifacts.calibration
     if calibration is not None:
         sources = calibration.source_counts()
         lines.append(
@@ -157,7 +159,7 @@ def _summary(report: HtmlReport, ratings: pd.DataFrame, result: StudyResult) -> 
             f"{sources['human']} human-labelled, {sources['calibrated']} calibrated, "
             f"{sources['raw']} uncalibrated."
         )
-    labour = result.artifacts.get("labour")
+    labour = result.artifacts.labour
     if labour is not None:
         latest = labour.occupation_index[labour.occupation_index["year"] == labour.to_year]
         if len(latest):
@@ -292,11 +294,11 @@ def _activities(report: HtmlReport, paths: StudyPaths, measure: str) -> None:
     _end(report)
 
 
-def _onet(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
+def _onet(report: HtmlReport, artifacts: StudyArtifacts, measure: str) -> None:
     import matplotlib.pyplot as plt
 
     _section(report, "onet")
-    occupations: pd.DataFrame = artifacts["occupations"]
+    occupations: pd.DataFrame = present(artifacts.occupations, "occupations")
     report.paragraph(
         "Occupation alpha / beta / gamma: mean of task scores, Core tasks weighted 2, "
         "Supplemental and n/a 1 (Eloundou et al. 2023); a task's score is the mean of its rated "
@@ -313,7 +315,7 @@ def _onet(report: HtmlReport, artifacts: dict[str, Any], measure: str) -> None:
     report.heading("Most exposed occupations", level=3)
     report.table(top.head(10))
     report.heading("Comparison with published exposure measures", level=3)
-    report.table(artifacts["published"])
+    report.table(present(artifacts.published, "published"))
     _end(report)
 
 
@@ -345,14 +347,14 @@ def _occupation_lines(labour: Any) -> Figure:
 
 
 def _postings(
-    report: HtmlReport, paths: StudyPaths, artifacts: dict[str, Any], result: StudyResult
+    report: HtmlReport, paths: StudyPaths, artifacts: StudyArtifacts, result: StudyResult
 ) -> None:
     from dwa_rater.report.labour_market import add_labour_market_sections
 
     _section(report, "postings", result)
     from dwa_rater.report.study_evidence import interval_note
 
-    labour = artifacts["labour"]
+    labour = present(artifacts.labour, "labour")
     report.paragraph(interval_note(result.steps.get("labour_market", {})), css_class="note")
     caption = "Mean posting score per occupation category"
     if "ci_low" in labour.occupation_index.columns:
@@ -370,7 +372,7 @@ def _postings(
     _end(report)
 
 
-def _cities(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) -> None:
+def _cities(report: HtmlReport, artifacts: StudyArtifacts, result: StudyResult) -> None:
     from dwa_rater.report.study_postings import add_city_sections
 
     _section(report, "cities", result)
@@ -378,32 +380,32 @@ def _cities(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) 
     _end(report)
 
 
-def _rank_comparison(report: HtmlReport, artifacts: dict[str, Any], result: StudyResult) -> None:
+def _rank_comparison(report: HtmlReport, artifacts: StudyArtifacts, result: StudyResult) -> None:
     from dwa_rater.report.study_postings import add_rank_comparison
 
     _section(report, "rank-comparison", result)
-    if "ai_development" not in artifacts:
+    if artifacts.ai_development is None:
         _missing(report, result, "ai_development")
     else:
         add_rank_comparison(report, artifacts)
     _end(report)
 
 
-def _ai_development(report: HtmlReport, artifacts: dict[str, Any]) -> None:
+def _ai_development(report: HtmlReport, artifacts: StudyArtifacts) -> None:
     from dwa_rater.report.ai_development import add_ai_development_sections
 
     _section(report, "ai-development")
-    add_ai_development_sections(report, artifacts["ai_development"])
+    add_ai_development_sections(report, present(artifacts.ai_development, "ai development"))
     _end(report)
 
 
 def _remote_work(
-    report: HtmlReport, artifacts: dict[str, Any], measure: str, result: StudyResult
+    report: HtmlReport, artifacts: StudyArtifacts, measure: str, result: StudyResult
 ) -> None:
     import matplotlib.pyplot as plt
 
     _section(report, "remote-work", result)
-    comparison = artifacts["remote_work"]
+    comparison = present(artifacts.remote_work, "remote work")
     report.table(comparison.correlations)
     joined = comparison.occupations.dropna(subset=["teleworkable", measure])
     figure, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -444,11 +446,11 @@ def write_study_report(
     _provenance(report, paths, result)
     _labels(report, ratings)
     _section(report, "agreement")
-    add_agreement_sections(report, artifacts["agreement"])
+    add_agreement_sections(report, present(artifacts.agreement, "agreement"))
     _end(report)
     _contested(report, paths, result.steps.get("review", {}))
     _section(report, "calibration")
-    add_calibration_sections(report, artifacts["calibration"])
+    add_calibration_sections(report, present(artifacts.calibration, "calibration"))
     _estimate_note(report, result.steps.get("estimate", {}), measure)
     _end(report)
     _activities(report, paths, measure)

@@ -80,7 +80,7 @@ def evidence_rows(ratings: pd.DataFrame, result: StudyResult) -> list[dict[str, 
                 "human sample": str(reference.get("reason", "the step did not run")),
             }
         )
-    calibration = result.artifacts.get("calibration")
+    calibration = result.artifacts.calibration
     if calibration is not None:
         sources = calibration.source_counts()
         if sources["human"] or sources["calibrated"]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dwa_rater.errors import present
 from dwa_rater.indices.city import WEIGHTING_DESCRIPTIONS, compare_city_ranks
 from dwa_rater.report.html import HtmlReport
 from dwa_rater.report.labour_market import city_index_title, latest_city_table
@@ -18,15 +19,17 @@ from dwa_rater.report.study_evidence import draw_intervals, interval_note
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from dwa_rater.study.artifacts import StudyArtifacts
+
 
 def add_city_sections(
-    report: HtmlReport, artifacts: dict[str, Any], record: dict[str, Any] | None = None
+    report: HtmlReport, artifacts: StudyArtifacts, record: dict[str, Any] | None = None
 ) -> None:
     """The city LLM-exposure index of the last compared window, its weighting named, with
     intervals when the labour-market step's ``record`` says it made them."""
     import matplotlib.pyplot as plt
 
-    labour = artifacts["labour"]
+    labour = present(artifacts.labour, "labour")
     weighting = labour.city_weighting
     label, latest = latest_city_table(labour)
     latest = latest.sort_values("index")
@@ -72,15 +75,16 @@ def _rank_chart(ranks: pd.DataFrame) -> Figure:
     return figure
 
 
-def add_rank_comparison(report: HtmlReport, artifacts: dict[str, Any]) -> None:
+def add_rank_comparison(report: HtmlReport, artifacts: StudyArtifacts) -> None:
     """Table of both ranks with their difference, and the rank-versus-rank chart."""
-    labour = artifacts["labour"]
+    labour = present(artifacts.labour, "labour")
     label, latest = latest_city_table(labour)
-    scores = artifacts["ai_development"].index.scores
+    ai_development = present(artifacts.ai_development, "ai development")
+    scores = ai_development.index.scores
     ranks = compare_city_ranks(latest, scores)
     report.paragraph(
         f"LLM exposure index: {label}, weighting {labour.city_weighting}; AI development index: "
-        f"method {artifacts['ai_development'].index.method}. Both re-ranked among the "
+        f"method {ai_development.index.method}. Both re-ranked among the "
         f"{len(ranks)} cities present in both. rank_difference = AI rank - LLM rank: positive "
         "means the city ranks higher on LLM exposure than on AI development."
     )
@@ -90,11 +94,11 @@ def add_rank_comparison(report: HtmlReport, artifacts: dict[str, Any]) -> None:
     )
 
 
-def add_remote_work_trend(report: HtmlReport, artifacts: dict[str, Any]) -> None:
+def add_remote_work_trend(report: HtmlReport, artifacts: StudyArtifacts) -> None:
     """The report's trend of both national indices, and the cross-occupation view."""
     import matplotlib.pyplot as plt
 
-    trend = artifacts.get("remote_trend")
+    trend = artifacts.remote_trend
     if trend is None:
         return
     national = trend.national

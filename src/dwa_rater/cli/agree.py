@@ -19,9 +19,8 @@ from dwa_rater.agreement import (
 from dwa_rater.agreement.scale import LabelScale
 from dwa_rater.agreement.tables import Collapse
 from dwa_rater.calibration.scale import scale_for_ratings
-from dwa_rater.cli.options import measure_option
-from dwa_rater.paths import optional_onet_source
-from dwa_rater.prompts import DEFAULT_PROMPTS_DIR
+from dwa_rater.cli.options import PromptsDirOption, measure_option
+from dwa_rater.paths import optional_onet_source, resolve_prompts_dir
 from dwa_rater.report.agreement import write_agreement_report, write_score_comparison_report
 
 
@@ -83,9 +82,7 @@ def agree(
             "the ratings name; exposure when they name none].",
         ),
     ] = None,
-    prompts_dir: Annotated[
-        Path | None, typer.Option("--prompts-dir", help="Folder of the rubrics.")
-    ] = None,
+    prompts_dir: PromptsDirOption = None,
     coding: Annotated[
         str | None, typer.Option("--coding", hidden=True, help="Old name of --measure.")
     ] = None,
@@ -111,7 +108,7 @@ def agree(
 ) -> None:
     """Agreement between raters: pairs, all raters, self-consistency, groups."""
     chosen = measure_option(measure, coding)
-    folder = prompts_dir or DEFAULT_PROMPTS_DIR
+    folder = resolve_prompts_dir(prompts_dir, os.environ)
 
     def scale_of_ratings(ratings: pd.DataFrame) -> LabelScale:
         found = scale_for_ratings(ratings, rubric=rubric, prompts_dir=folder)

@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 
 from dwa_rater.calibration import CalibrationOptions, calibrate_files
+from dwa_rater.cli.options import PromptsDirOption
 from dwa_rater.export import export_scores
 from dwa_rater.paths import optional_onet_source, resolve_home, resolve_prompts_dir
 from dwa_rater.report.calibration import write_calibration_report
@@ -49,13 +50,7 @@ def calibrate(
             "ratings name)",
         ),
     ] = None,
-    prompts_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="your folder of versioned rubrics, on top of the shipped ones; "
-            "env DWA_RATER_PROMPTS_DIR"
-        ),
-    ] = None,
+    prompts_dir: PromptsDirOption = None,
 ) -> None:
     """Combine raters and human labels into one calibrated score per item."""
     run = calibrate_files(

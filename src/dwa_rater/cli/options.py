@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from dwa_rater.errors import ConfigError
+
+#: ``--prompts-dir`` of every command that loads rubrics (resolve with
+#: :func:`dwa_rater.paths.resolve_prompts_dir`).
+PromptsDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="your folder of versioned rubrics, on top of the shipped ones; "
+        "env DWA_RATER_PROMPTS_DIR"
+    ),
+]
 
 
 def measure_option(measure: str | None, old_name: str | None) -> str | None:

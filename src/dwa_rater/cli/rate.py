@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dwa_rater.batch_api import BatchSettings, run_batch_api
+from dwa_rater.cli.options import PromptsDirOption
 from dwa_rater.config import raters_for_run
 from dwa_rater.errors import ConfigError
 from dwa_rater.items import items_for_run, parse_item_ids
@@ -147,13 +148,7 @@ def rate(
     out: Annotated[Path, typer.Option(help="ratings file (.csv journal, or .parquet)")] = Path(
         "out/ratings.csv"
     ),
-    prompts_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="your folder of versioned rubrics, on top of the shipped ones; "
-            "env DWA_RATER_PROMPTS_DIR"
-        ),
-    ] = None,
+    prompts_dir: PromptsDirOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="count requests, tokens and cost; send nothing")
     ] = False,

@@ -14,16 +14,21 @@ DIR`` with its defaults (or the options given after ``--``), and reports on
 - ``unmapped_duty``: share of duty lines with no DWA;
 - ``non_duty_unmapped``: non-duty lines (requirements, benefits, boilerplate) left unmapped.
 
+With ``--choose "OPTIONS"`` the second stage (``dwa-rater postings choose MAP_DIR --out-dir
+DIR2 OPTIONS``, an LLM rater choosing among the first stage's candidates) runs too and both
+stages are scored.
+
 Usage::
 
     DWA_RATER_DATA_DIR=../shared/data python scripts/eval_posting_lines.py [--split test] \\
-        [-- --threshold 0.84]
+        [--choose "--base-url http://127.0.0.1:8000/v1 --model M"] [-- --threshold 0.84]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -112,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["tune", "test", "all"], default="all")
     parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--choose", default=None, help="options for postings choose (quoted)")
     parser.add_argument("map_options", nargs="*", help="options passed to postings map")
     options = parser.parse_args()
     data_dir = Path(os.environ.get("DWA_RATER_DATA_DIR", "../shared/data"))
@@ -125,9 +131,18 @@ def main() -> None:
         command = [sys.executable, "-m", "dwa_rater", "postings", "map", str(path)]
         command += ["--out-dir", str(Path(folder) / "map"), *options.map_options]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        weights = pd.read_parquet(Path(folder) / "map" / "posting_dwas.parquet")
-    for key, value in score(labels, weights).items():
-        print(f"{key:18s} {value:.3f}" if isinstance(value, float) else f"{key:18s} {value}")
+        stages = {"embedding": pd.read_parquet(Path(folder) / "map" / "posting_dwas.parquet")}
+        if options.choose is not None:
+            command = [sys.executable, "-m", "dwa_rater", "postings", "choose"]
+            command += [str(Path(folder) / "map"), "--out-dir", str(Path(folder) / "choose")]
+            command += ["--no-progress", *shlex.split(options.choose)]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            chosen = pd.read_parquet(Path(folder) / "choose" / "posting_dwas.parquet")
+            stages["llm choice"] = chosen
+    for stage, weights in stages.items():
+        print(f"# {stage}")
+        for key, value in score(labels, weights).items():
+            print(f"{key:18s} {value:.3f}" if isinstance(value, float) else f"{key:18s} {value}")
 
 
 if __name__ == "__main__":

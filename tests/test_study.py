@@ -58,6 +58,13 @@ def test_study_runs_resumes_and_renders(tmp_path: Path, data_dir: Path) -> None:
     assert "What rests on human labels" in html and "reference-human" in html
     assert "No intervals: no human labels" in html  # no reviews pulled: no fake intervals
     assert "ci_low" not in city.columns
+    # The AI development index: job/applicant shares from the postings (the report's method),
+    # patents and universities from the published city table.
+    ai_step = manifest["steps"]["ai_development"]
+    assert ai_step["indicators_source"].startswith("postings (ai_job_share")
+    assert "(ai_patents, ai_universities)" in ai_step["indicators_source"]
+    assert (out / "indices/ai_indicators.csv").exists()
+    assert "Indicators from: postings" in html
     ratings = pd.read_csv(out / "ratings.csv")
     assert set(ratings["rater"]) == {"exposure-t0", "exposure-t08", "ilo-t0", "reference-human"}
     assert len(ratings) == 10 * 5  # four raters, one with two samples

@@ -1,6 +1,6 @@
 """``dwa-rater postings``: validate postings, map duty lines to DWAs, build labour-market indices.
 
-Commands: ``validate``, ``adapt-sample``, ``synth``, ``map``, ``evaluate``, ``indices``,
+Commands: ``validate``, ``adapt-sample``, ``synth``, ``map``, ``choose``, ``evaluate``, ``indices``,
 ``ai-talent``. Each parses options, calls one library function and prints a summary.
 """
 
@@ -13,6 +13,10 @@ from typing import Annotated
 
 import typer
 
+from dwa_rater.api.line_choice import choose_posting_lines
+from dwa_rater.cli.options import PromptsDirOption
+from dwa_rater.cli.progress import RunDisplay
+from dwa_rater.config import raters_for_run
 from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.embedding import Role
 from dwa_rater.indices.city import DEFAULT_CITY_WEIGHTING, CityWeighting
@@ -23,6 +27,7 @@ from dwa_rater.indices.distributed import (
 )
 from dwa_rater.indices.labour_market.files import ai_talent_from_file, indices_from_files
 from dwa_rater.indices.labour_market.scoring import MEASURES
+from dwa_rater.indices.line_choice import CHOICE_K, CHOICE_RUBRIC
 from dwa_rater.indices.mapping import MappingConfig, MatchWeighting
 from dwa_rater.indices.mapping_files import map_postings_file
 from dwa_rater.indices.mapping_quality import evaluate_mapping_file
@@ -206,6 +211,67 @@ def map_command(
         f"in {result.encode_seconds:.1f} s"
     )
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@postings_app.command("choose")
+def choose_command(
+    map_dir: Annotated[Path, typer.Argument(help="Folder written by `postings map`.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the chosen mapping.")],
+    k: Annotated[
+        int, typer.Option("--k", min=1, max=CHOICE_K, help="Candidates shown per line.")
+    ] = CHOICE_K,
+    raters: Annotated[
+        Path | None, typer.Option("--raters", help="TOML file naming the raters")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="ad-hoc rater: provider preset")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: OpenAI-compatible base URL")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="ad-hoc rater: model")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="ad-hoc rater: NAME of the env var holding the key")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(help="ad-hoc rater: samples per line")] = None,
+    temperature: Annotated[float | None, typer.Option(help="ad-hoc rater: temperature")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="ad-hoc rater: requests in flight")
+    ] = None,
+    prompts_dir: PromptsDirOption = None,
+    progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,
+) -> None:
+    """Second stage: an LLM rater chooses each line's DWA among the first stage's candidates
+    (or none); cached, resumable, one rating row per line with full provenance."""
+    specs = raters_for_run(
+        raters,
+        {
+            "provider": provider,
+            "base_url": base_url,
+            "model": model,
+            "api_key_env": api_key_env,
+            "rubric": CHOICE_RUBRIC if raters is None else None,
+            "samples": samples,
+            "temperature": temperature,
+            "concurrency": concurrency,
+        },
+    )
+    if raters is None and specs[0].name == "embedded-exposure":
+        specs = [specs[0].model_copy(update={"name": "embedded-line-choice"})]
+    with RunDisplay(enabled=progress) as display:
+        result = choose_posting_lines(
+            map_dir,
+            out_dir,
+            specs,
+            k=k,
+            cache_dir=resolve_home(os.environ) / "responses",
+            prompts_dir=prompts_dir,
+            on_progress=display.update,
+        )
+    typer.echo(
+        f"{result.n_lines} distinct lines: {result.n_llm} decided by the rater "
+        f"({result.n_none} none), {result.n_fallback} kept from the embedding stage "
+        f"({result.n_failed_rows} failed rating rows; run again to retry them)"
+    )
+    typer.echo("wrote " + ", ".join(str(p) for p in result.paths))
 
 
 @postings_app.command("evaluate")

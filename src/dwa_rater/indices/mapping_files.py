@@ -56,6 +56,8 @@ def read_posting_lines(path: Path | str) -> PostingLines:
 POSTING_LINES_FILE = "posting_lines.parquet"
 LINE_DWAS_FILE = "line_dwas.parquet"
 POSTING_DWAS_FILE = "posting_dwas.parquet"
+#: The first stage's ranked candidates of every distinct line (for ``postings choose``).
+LINE_CANDIDATES_FILE = "line_candidates.parquet"
 
 
 def write_mapping(
@@ -148,4 +150,30 @@ def map_postings_file(
         drop_requirements=drop_requirements,
         dwa_texts=texts,
     )
-    return result, write_mapping(result, dwas, out_dir)
+    paths = write_mapping(result, dwas, out_dir)
+    paths.append(write_candidates(store.read(), result.posting_lines, dwas, out_dir, config))
+    return result, paths
+
+
+def write_candidates(
+    candidates: pd.DataFrame,
+    posting_lines: PostingLines,
+    dwas: pd.DataFrame,
+    out_dir: Path,
+    config: MappingConfig,
+) -> Path:
+    """Write ``line_candidates.parquet`` (line_sha, rank, dwa_id, dwa_title, similarity): the
+    ``config.n_candidates`` best DWAs of each distinct line of ``posting_lines``."""
+    titles = check_dwas(dwas).set_index("dwa_id")["dwa_title"]
+    wanted = set(posting_lines.line_sha)
+    table = candidates[
+        candidates["line_sha"].isin(wanted) & (candidates["rank"] <= config.n_candidates)
+    ].sort_values(["line_sha", "rank"], ignore_index=True)
+    table = table.assign(dwa_title=table["dwa_id"].map(titles))
+    path = out_dir / LINE_CANDIDATES_FILE
+    temporary = path.with_name(f".{LINE_CANDIDATES_FILE}.tmp")
+    table[["line_sha", "rank", "dwa_id", "dwa_title", "similarity"]].to_parquet(
+        temporary, index=False
+    )
+    temporary.replace(path)
+    return path

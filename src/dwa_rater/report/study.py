@@ -391,10 +391,16 @@ def _rank_comparison(report: HtmlReport, artifacts: StudyArtifacts, result: Stud
     _end(report)
 
 
-def _ai_development(report: HtmlReport, artifacts: StudyArtifacts) -> None:
+def _ai_development(report: HtmlReport, artifacts: StudyArtifacts, step: dict[str, Any]) -> None:
     from dwa_rater.report.ai_development import add_ai_development_sections
 
     _section(report, "ai-development")
+    source = step.get("indicators_source")
+    if source:
+        note = step.get("indicators_note")
+        report.paragraph(
+            f"Indicators from: {source}." + (f" {note}." if note else ""), css_class="note"
+        )
     add_ai_development_sections(report, present(artifacts.ai_development, "ai development"))
     _end(report)
 
@@ -458,7 +464,11 @@ def write_study_report(
         ("onet", "onet", lambda: _onet(report, artifacts, measure)),
         ("postings", "labour_market", lambda: _postings(report, paths, artifacts, result)),
         ("cities", "labour_market", lambda: _cities(report, artifacts, result)),
-        ("ai-development", "ai_development", lambda: _ai_development(report, artifacts)),
+        (
+            "ai-development",
+            "ai_development",
+            lambda: _ai_development(report, artifacts, result.steps["ai_development"]),
+        ),
         ("rank-comparison", "labour_market", lambda: _rank_comparison(report, artifacts, result)),
         ("remote-work", "remote_work", lambda: _remote_work(report, artifacts, measure, result)),
     ):

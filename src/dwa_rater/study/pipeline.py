@@ -325,11 +325,19 @@ def _run_steps(
         record["city_weighting"] = labour.city_weighting
     with _step(result, "ai_development", log, optional=True) as record:
         from dwa_rater.indices.ai_development import ai_development_from_file, write_ai_development
+        from dwa_rater.study.ai_indicators import study_ai_indicators
 
-        indicators = (
-            Path(config.indices.ai_indicators)
-            if config.indices.ai_indicators
-            else inputs.data_dir / "report_2024" / "ai_city_indicators_top30.csv"
+        indicators = study_ai_indicators(
+            config,
+            paths.out / "indices" / "ai_indicators.csv",
+            inputs.data_dir,
+            postings_file=(
+                _postings_file(config, paths)
+                if result.steps["postings"]["status"] == "done"
+                else None
+            ),
+            periods=lambda: _market_periods(config, paths),
+            record=record,
         )
         ai_dev = ai_development_from_file(indicators, config.indices.ai_method)
         write_ai_development(ai_dev, paths.ai_development)

@@ -31,7 +31,12 @@ from dwa_rater.indices.line_choice import (
     read_choices,
 )
 from dwa_rater.indices.mapping import MappingResult
-from dwa_rater.indices.mapping_files import LINE_CANDIDATES_FILE, read_mapping, write_mapping
+from dwa_rater.indices.mapping_files import (
+    LINE_CANDIDATES_FILE,
+    read_mapping,
+    write_mapping,
+    write_parquet_atomic,
+)
 from dwa_rater.paths import resolve_prompts_dir
 from dwa_rater.prompts import load_prompt
 
@@ -139,11 +144,10 @@ def choose_posting_lines(
     if len(first_titles):
         raise DataError("line_dwas names DWAs that line_candidates does not list")
     paths = write_mapping(result, catalogue, target)
-    choices_path = target / LINE_CHOICES_FILE
-    temporary = choices_path.with_name(f".{LINE_CHOICES_FILE}.tmp")
-    choices.to_parquet(temporary, index=False)
-    temporary.replace(choices_path)
-    paths += [choices_path, target / CHOICE_RATINGS_FILE]
+    paths += [
+        write_parquet_atomic(choices, target / LINE_CHOICES_FILE),
+        target / CHOICE_RATINGS_FILE,
+    ]
     failed = int((ratings["status"] != "ok").sum()) if len(ratings) else 0
     return ChoiceResult(
         n_lines=len(choices),

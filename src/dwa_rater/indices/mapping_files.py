@@ -86,14 +86,15 @@ def write_mapping(
         if posting_dwas is not None
         else posting_dwa_weights(result.posting_lines, result.line_mapping),
     }
-    written = []
-    for name, frame in tables.items():
-        path = out_dir / name
-        temporary = path.with_name(f".{name}.tmp")
-        frame.to_parquet(temporary, index=False)
-        temporary.replace(path)
-        written.append(path)
-    return written
+    return [write_parquet_atomic(frame, out_dir / name) for name, frame in tables.items()]
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` through a temporary file, so readers never see half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(temporary, index=False)
+    temporary.replace(path)
+    return path
 
 
 def read_mapping(mapping_dir: Path) -> tuple[PostingLines, pd.DataFrame]:
@@ -170,10 +171,5 @@ def write_candidates(
         candidates["line_sha"].isin(wanted) & (candidates["rank"] <= config.n_candidates)
     ].sort_values(["line_sha", "rank"], ignore_index=True)
     table = table.assign(dwa_title=table["dwa_id"].map(titles))
-    path = out_dir / LINE_CANDIDATES_FILE
-    temporary = path.with_name(f".{LINE_CANDIDATES_FILE}.tmp")
-    table[["line_sha", "rank", "dwa_id", "dwa_title", "similarity"]].to_parquet(
-        temporary, index=False
-    )
-    temporary.replace(path)
-    return path
+    columns = ["line_sha", "rank", "dwa_id", "dwa_title", "similarity"]
+    return write_parquet_atomic(table[columns], out_dir / LINE_CANDIDATES_FILE)

@@ -57,6 +57,7 @@ def test_posting_shares_by_hand_joined_with_the_published_external_indicators(
         postings_file=_postings(tmp_path / "postings.csv"),
         periods=lambda: None,
         record=record,
+        min_cities=2,
     )
     table = pd.read_csv(target).set_index("city")
     # 2024H1 AI postings: 北京 2 of 3, 上海 1 of 3; applicants 40 and 20 of 60.
@@ -89,7 +90,48 @@ def test_without_ai_postings_the_published_table_is_used_and_said(tmp_path: Path
         postings_file=_postings(tmp_path / "postings.csv"),
         periods=lambda: ["2022", "2024H1"],
         record=record,
+        min_cities=2,
     )
     assert target == data_dir / PUBLISHED
     assert "no AI postings" in record["indicators_note"]
     assert record["indicators_source"].startswith("published table")
+
+
+def test_a_window_without_ai_postings_widens_to_all_postings_and_says_so(
+    tmp_path: Path,
+) -> None:
+    record: dict[str, Any] = {}
+    config = StudyConfig.model_validate({"postings": {"ai_periods": ["2022"]}})
+    target = study_ai_indicators(
+        config,
+        tmp_path / "ai_indicators.csv",
+        _data_dir(tmp_path),
+        postings_file=_postings(tmp_path / "postings.csv"),
+        periods=lambda: None,
+        record=record,
+        min_cities=2,
+    )
+    table = pd.read_csv(target).set_index("city")
+    # All AI postings: 北京 2 of 4, 上海 2 of 4 (p3 and the 2023 p5); applicants 40 and 520.
+    assert table.loc["北京", "ai_job_share"] == pytest.approx(50.0)
+    assert table.loc["上海", "ai_applicant_share"] == pytest.approx(100 * 520 / 560)
+    assert record["indicators_note"].startswith("window 2022: no postings in 2022")
+    assert record["indicators_source"].startswith("postings (ai_job_share, ai_applicant_share, all")
+
+
+def test_too_few_cities_fall_back_to_the_published_table(tmp_path: Path) -> None:
+    record: dict[str, Any] = {}
+    data_dir = _data_dir(tmp_path)
+    target = study_ai_indicators(
+        StudyConfig.model_validate({"postings": {"ai_periods": ["2024H1"]}}),
+        tmp_path / "ai_indicators.csv",
+        data_dir,
+        postings_file=_postings(tmp_path / "postings.csv"),
+        periods=lambda: None,
+        record=record,
+    )  # two cities with AI postings, fewer than the default minimum of five
+    assert target == data_dir / PUBLISHED
+    assert record["indicators_note"] == (
+        "posting indicators not built (window 2024H1: AI postings in 2 cities (< 5); "
+        "all postings: AI postings in 2 cities (< 5))"
+    )

@@ -16,6 +16,8 @@ from dwa_rater.errors import DataError
 from dwa_rater.study.config import StudyConfig
 
 PUBLISHED = Path("report_2024") / "ai_city_indicators_top30.csv"
+#: Fewer cities with AI postings than this make no ranking: the next fallback is used.
+MIN_CITIES = 5
 
 
 def study_ai_indicators(
@@ -26,6 +28,7 @@ def study_ai_indicators(
     postings_file: Path | None,
     periods: Callable[[], list[str] | None],
     record: dict[str, Any],
+    min_cities: int = MIN_CITIES,
 ) -> Path:
     """The indicator table to build the index from, and ``record`` says where each came from.
 
@@ -35,6 +38,8 @@ def study_ai_indicators(
     code with the patents and universities of the report's published table, and written to
     ``target``. Without mapped postings or AI postings, the published table (all four
     indicators as the report printed them) is used and ``record["indicators_note"]`` says why.
+    A window with AI postings in fewer than ``min_cities`` cities widens to all postings, and
+    the note says so.
     """
     if config.indices.ai_indicators:
         record["indicators_source"] = f"given file {config.indices.ai_indicators}"
@@ -48,15 +53,30 @@ def study_ai_indicators(
     from dwa_rater.indices.ai_indicators import ai_indicators_from_files, write_ai_indicators
 
     windows = list(config.postings.ai_periods) or periods() or []
-    period = windows[-1] if windows else None
+    tries: list[str | None] = [windows[-1], None] if windows else [None]
     external = published if published.is_file() else None
-    try:
-        built = ai_indicators_from_files(postings_file, occupations, external, period)
-    except DataError as exc:
-        record["indicators_note"] = f"posting indicators not built ({exc})"
+    reasons: list[str] = []
+    built = None
+    for period in tries:
+        label = f"window {period}" if period else "all postings"
+        try:
+            candidate = ai_indicators_from_files(postings_file, occupations, external, period)
+        except DataError as exc:
+            reasons.append(f"{label}: {exc}")
+            continue
+        if len(candidate.table) < min_cities:
+            cities = len(candidate.table)
+            reasons.append(f"{label}: AI postings in {cities} cities (< {min_cities})")
+            continue
+        built = candidate
+        break
+    if reasons:
+        record["indicators_note"] = "; ".join(reasons)
+    if built is None:
+        record["indicators_note"] = "posting indicators not built (" + "; ".join(reasons) + ")"
         return published
     write_ai_indicators(built, target)
-    window = f", window {period}" if period else ", all postings"
+    window = f", window {period}" if period else ", all postings"  # the period that was used
     sources = built.sources.groupby("source")["indicator"].agg(", ".join).to_dict()
     record["indicators_source"] = f"postings ({sources.get('postings', '')}{window})"
     if "external" in sources:

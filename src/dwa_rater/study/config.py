@@ -36,7 +36,8 @@ first time (see the README's Benchmarks). Layout::
     ai_periods = []            # AI talent windows; default 2023H1 vs 2024H1 when covered
     crosswalk = ""             # category -> O*NET-SOC table; empty: proposed by embeddings
     crosswalk_overrides = ""   # reviewer decisions: category, onetsoc_code, weight
-    ai_occupations = ["自然语言处理工程师", "深度学习工程师"]
+    ai_occupations = ["自然语言处理工程师", "机器人算法工程师", "深度学习工程师",
+                      "智能驾驶系统工程师", "导航算法工程师"]  # the report's AI titles
 
     [indices]
     ai_indicators = ""         # default: <data dir>/report_2024/ai_city_indicators_top30.csv
@@ -108,7 +109,14 @@ class PostingsSection(_Section):
     ai_periods: tuple[str, ...] = ()
     crosswalk: str = ""
     crosswalk_overrides: str = ""
-    ai_occupations: tuple[str, ...] = ("自然语言处理工程师", "深度学习工程师", "机器人算法工程师")
+    # The AI job titles whose H1 2024 posting growth the report lists.
+    ai_occupations: tuple[str, ...] = (
+        "自然语言处理工程师",
+        "机器人算法工程师",
+        "深度学习工程师",
+        "智能驾驶系统工程师",
+        "导航算法工程师",
+    )
 
 
 class IndicesSection(_Section):

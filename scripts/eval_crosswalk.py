@@ -9,9 +9,15 @@ match. This script builds the crosswalk of the level-2 job types with the comman
 the top k. These are the easiest categories, so the figures bound the crosswalk's quality from
 above; they do not replace review.
 
+``--choose "OPTIONS"`` also runs the LLM stage (``dwa-rater crosswalk choose`` with OPTIONS,
+e.g. ``"--base-url http://127.0.0.1:8080/v1 --model qwen"``; ``""`` for the embedded model) on
+those job types' proposals (top 8) and scores its choice the same way. A category the rater
+answered ``none`` for counts as a miss.
+
 Usage::
 
     DWA_RATER_DATA_DIR=../shared/data python scripts/eval_crosswalk.py [--crosswalk FILE]
+        [--choose "OPTIONS"]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -56,23 +63,46 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("DWA_RATER_DATA_DIR", ""))
     parser.add_argument("--crosswalk", type=Path, help="An existing level-2 crosswalk to score.")
+    parser.add_argument("--choose", help="Options of `crosswalk choose`: score the LLM stage.")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
+    pairs = silver_pairs(data_dir)
     with tempfile.TemporaryDirectory() as tmp:
         crosswalk = args.crosswalk
         if crosswalk is None:
             crosswalk = Path(tmp) / "crosswalk.csv"
+            top_k = ["--top-k", "8"] if args.choose is not None else []
             subprocess.run(
                 [sys.executable, "-m", "dwa_rater", "crosswalk", "build", "--taxonomy",
                  "zhaopin", "--level", "2", "--data-dir", str(data_dir), "--onet-dir",
-                 str(data_dir / "onet"), "--out", str(crosswalk)],
+                 str(data_dir / "onet"), "--out", str(crosswalk), *top_k],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
         table = pd.read_csv(crosswalk, dtype={"category": str, "onetsoc_code": str})
-    pairs = silver_pairs(data_dir)
+        score(table, pairs, "embedding")
+        if args.choose is not None:
+            proposal = Path(tmp) / "silver_proposal.csv"
+            silver = table[table["category"].isin(set(pairs["category"]))]
+            silver.to_csv(proposal, index=False, encoding="utf-8-sig")
+            chosen = Path(tmp) / "chosen.csv"
+            subprocess.run(
+                [sys.executable, "-m", "dwa_rater", "crosswalk", "choose", str(proposal),
+                 "--out", str(chosen), "--onet-dir", str(data_dir / "onet"), "--no-progress",
+                 *shlex.split(args.choose)],
+                check=True,
+            )  # fmt: skip
+            score(pd.read_csv(chosen, dtype={"category": str, "onetsoc_code": str}), pairs, "llm")
+    return 0
+
+
+def score(table: pd.DataFrame, pairs: pd.DataFrame, stage: str) -> None:
+    """Print how often the obvious match has the highest weight and is listed at all."""
+    print(f"# {stage}")
     first = within = 0
     for row in pairs.itertuples(index=False):
-        ranked = table[table["category"] == row.category].sort_values("rank")
+        ranked = table[table["category"] == row.category].sort_values(
+            ["weight", "rank"], ascending=[False, True]
+        )
         top = ranked["onetsoc_code"].iloc[0] if len(ranked) else ""
         first += top in row.codes
         within += bool(set(ranked["onetsoc_code"]) & row.codes)
@@ -83,7 +113,6 @@ def main() -> int:
     n = len(pairs)
     print(f"{n} job types named like an O*NET title: top-1 {first}/{n} = {first / n:.2f}, "
           f"top-{k} {within}/{n} = {within / n:.2f}")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ SHIPPED = {
     ("exposure-anchored", "v1"): "bc19e7af1a10b4de7f505dd03ba38d9e702c0a6b7611504b17390b81cc73804f",
     ("ilo", "v1"): "c746c585656b419b6d32f5a9e4fd39d21125560faf3344629fc67463a74bec0d",
     ("impact", "v1"): "0bbbd188dd9aa0cab24d574e95afb298b709bb432a612d916e8d06a5f4841788",
+    ("crosswalk-choice", "v1"): "52fcec4dbda98cc9f67da0980d71d1ff7a54e59c2e90489a939d9b7665aac099",
     ("line-choice", "v1"): "a3fe4b27b2283a9c429b8716a44145a3d28f3b881f05ed0509e620904f7dab93",
 }
 

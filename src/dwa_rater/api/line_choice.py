@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwa_rater.api.rating import RatersInput, as_raters, rate
-from dwa_rater.config import default_rater
-from dwa_rater.errors import ConfigError, DataError
+from dwa_rater.api.choice_stage import choice_stage, rate_choices
+from dwa_rater.api.rating import RatersInput
+from dwa_rater.errors import DataError
 from dwa_rater.indices.line_choice import (
     CHOICE_K,
     CHOICE_RUBRIC,
@@ -37,8 +37,6 @@ from dwa_rater.indices.mapping_files import (
     write_mapping,
     write_parquet_atomic,
 )
-from dwa_rater.paths import resolve_prompts_dir
-from dwa_rater.prompts import load_prompt
 
 #: Files written next to the three mapping tables.
 LINE_CHOICES_FILE = "line_choices.parquet"
@@ -93,36 +91,17 @@ def choose_posting_lines(
     """
     source, target = Path(map_dir), Path(out_dir)
     env = dict(os.environ if environ is None else environ)
-    specs = (
-        [default_rater(name="embedded-line-choice", rubric=CHOICE_RUBRIC)]
-        if raters is None
-        else as_raters(raters, CHOICE_RUBRIC)
-    )
-    rubrics = resolve_prompts_dir(Path(prompts_dir) if prompts_dir is not None else None, env)
-    prompt = load_prompt("line-choice", "v1", rubrics)
-    for spec in specs:
-        if not str(spec.rubric).startswith("line-choice"):
-            raise ConfigError(f"rater {spec.name!r} uses rubric {spec.rubric!r}, not line-choice")
+    stage = choice_stage(CHOICE_RUBRIC, raters, "embedded-line-choice", prompts_dir, env)
     posting_lines, first_stage = read_mapping(source)
     candidates = read_candidates(source)
     lines = pd.DataFrame({"line_sha": posting_lines.line_sha, "line": posting_lines.lines})
     titles = candidates.drop_duplicates("dwa_id").set_index("dwa_id")["dwa_title"]
     items = choice_items(lines, candidates, titles, k)
     target.mkdir(parents=True, exist_ok=True)
-    if len(items):
-        ratings = rate(
-            items,
-            specs,
-            out=target / CHOICE_RATINGS_FILE,
-            cache_dir=cache_dir,
-            prompts_dir=rubrics,
-            environ=env,
-            on_progress=on_progress,
-        )
-    else:
-        ratings = pd.DataFrame({"item_id": [], "status": [], "label": [], "score": []})
-    assert prompt.scale is not None
-    decisions = read_choices(ratings, prompt.scale.labels)
+    ratings = rate_choices(
+        stage, items, target / CHOICE_RATINGS_FILE, cache_dir=cache_dir, on_progress=on_progress
+    )
+    decisions = read_choices(ratings, stage.labels)
     line_mapping, choices = apply_choices(
         first_stage, candidates, decisions, list(posting_lines.line_sha)
     )

@@ -51,7 +51,7 @@ TAXONOMIES: tuple[str, ...] = ("zhaopin", "csco", "postings", "file")
 
 def zhaopin_categories(path: Path, level: int | None = None) -> pd.DataFrame:
     """Zhaopin job types as category, category_name, text (``cn_name (en_name)``)."""
-    frame = _read_csv(path, ("code", "cn_name", "en_name", "level"))
+    frame = read_csv_table(path, ("code", "cn_name", "en_name", "level"))
     if level is not None:
         frame = frame[frame["level"].astype(str) == str(level)]
     text = frame["cn_name"].str.strip() + " (" + frame["en_name"].str.strip() + ")"
@@ -63,7 +63,7 @@ def zhaopin_categories(path: Path, level: int | None = None) -> pd.DataFrame:
 def csco_categories(path: Path, level: int = 4) -> pd.DataFrame:
     """CSCO 2022 (大典) occupations of ``level`` as category (seq), category_name, text (its
     name after its parents' names, e.g. ``专业技术人员 / 工程技术人员 / 软件工程技术人员``)."""
-    frame = _read_csv(path, ("seq", "name", "level", "parent_seq"))
+    frame = read_csv_table(path, ("seq", "name", "level", "parent_seq"))
     names = frame.set_index("seq")["name"]
     parents = frame.set_index("seq")["parent_seq"]
     rows = frame[frame["level"].astype(str) == str(level)]
@@ -174,7 +174,7 @@ def propose_crosswalk(
 
 def read_overrides(path: Path) -> pd.DataFrame:
     """Reviewer decisions: category, onetsoc_code, weight (a number >= 0)."""
-    frame = _read_csv(path, ("category", "onetsoc_code", "weight"))
+    frame = read_csv_table(path, ("category", "onetsoc_code", "weight"))
     weight = pd.to_numeric(frame["weight"], errors="coerce")
     bad = weight.isna() | (weight < 0)
     if bad.any():
@@ -234,7 +234,7 @@ def apply_overrides(
 def read_crosswalk(path: Path) -> pd.DataFrame:
     """A crosswalk written by :func:`write_crosswalk` (or by hand: category, onetsoc_code,
     weight are enough)."""
-    frame = _read_csv(path, ("category", "onetsoc_code", "weight"))
+    frame = read_csv_table(path, ("category", "onetsoc_code", "weight"))
     weight = pd.to_numeric(frame["weight"], errors="coerce")
     if weight.isna().any() or (weight < 0).any():
         raise DataError(f"{path}: weight must be a number >= 0 in every row")
@@ -287,7 +287,8 @@ def category_values(values: pd.Series, crosswalk: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
+def read_csv_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """A CSV of text cells (UTF-8, BOM allowed) with the ``required`` columns, or a DataError."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
@@ -317,7 +318,7 @@ def load_categories(
         return csco_categories(folder / "csco2022_occupation_classification.csv", level or 4)
     if path is None:
         raise ConfigError(f"taxonomy {taxonomy} needs --categories FILE")
-    frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else _read_csv(path, ())
+    frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path, ())
     return categories_from_table(frame, str(path))
 
 

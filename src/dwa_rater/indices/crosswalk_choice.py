@@ -76,7 +76,7 @@ def crosswalk_choice_items(
         raise DataError(f"k must be between 1 and {CROSSWALK_CHOICE_K}, not {k}")
     top = proposal[proposal["rank"].astype(int) <= k].sort_values(["category", "rank"])
     if top.empty:
-        return pd.DataFrame(columns=["id", "text", "context", "item_type", "category"])
+        return pd.DataFrame(columns=["id", "text", "context", "item_type"])
     entry = top["rank"].astype(int).astype(str) + " = " + top["onet_title"].astype(str)
     if descriptions is not None:
         shown = top["onetsoc_code"].map(descriptions).fillna("").astype(str)
@@ -97,7 +97,6 @@ def crosswalk_choice_items(
             "text": [str(names[c]) for c in listed.index],
             "context": ("candidates: " + listed).to_numpy(),
             "item_type": ITEM_TYPE,
-            "category": listed.index.astype(str),
         }
     )
 
@@ -113,8 +112,7 @@ def apply_crosswalk_choices(
     """The decided crosswalk (``CROSSWALK_COLUMNS`` plus n_votes, n_answers, confidence) and the
     decisions table (``DECISION_COLUMNS``), from the embedding ``proposal`` and the ratings
     (item_id, status, label, score) of :func:`crosswalk_choice_items`' items."""
-    decisions = read_choices(ratings, labels) if len(ratings) else None
-    by_item = decisions.set_index("item_id") if decisions is not None else None
+    by_item = read_choices(ratings, labels).set_index("item_id")
     ok = ratings[(ratings["status"] == "ok") & ratings["label"].isin(list(labels))]
     created = datetime.now(UTC).isoformat(timespec="seconds")
     tables: list[pd.DataFrame] = []
@@ -123,7 +121,7 @@ def apply_crosswalk_choices(
         group = group.sort_values("rank")
         item = category_item_id(str(category))
         name = group["category_name"].iloc[0]
-        if by_item is None or item not in by_item.index:
+        if item not in by_item.index:
             tables.append(group.assign(n_votes=0, n_answers=0, confidence=np.nan))
             rows.append(_decision(category, name, item, None, group.iloc[0], 0, 0, np.nan))
             continue
